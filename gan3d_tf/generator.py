@@ -1,0 +1,69 @@
+"""The 3D-GAN generator: a latent vector z to an R^3 occupancy grid."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+@keras.saving.register_keras_serializable(package="gan3d_tf")
+class Generator(keras.Model):
+    """3D-GAN generator (Wu et al. 2016, Fig. 1).
+
+    z -> widths[0] x 4^3 (transposed conv, kernel 4, stride 1, `valid`) ->
+    widths[1] x 8^3 -> ... -> 1 x R^3 (transposed convs, kernel 4, stride 2),
+    batch norm + ReLU after every hidden layer, no biases, sigmoid output.
+    With the defaults this is the paper's 200 -> 512x4^3 -> 256x8^3 ->
+    128x16^3 -> 64x32^3 -> 1x64^3 network.
+
+    Args:
+        z_dim: size of the latent vector.
+        widths: channels of the hidden volumes, from 4^3 upwards; the output
+            resolution is 4 * 2**len(widths).
+        bn_momentum: batch-norm moving-average momentum.
+        dtype: Keras dtype policy (e.g. "mixed_bfloat16"); the output is
+            always float32.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Call:
+        z: float tensor [batch, z_dim]. Returns float32 occupancy
+        probabilities [batch, R, R, R].
+    """
+
+    def __init__(self, z_dim=200, widths=(512, 256, 128, 64), bn_momentum=0.9, dtype=None, **kwargs):
+        widths = tuple(int(w) for w in widths)
+        resolution = 4 * 2 ** len(widths)
+        z = keras.Input((z_dim,), name="z")
+        x = layers.Reshape((1, 1, 1, z_dim), dtype=dtype, name="to_volume")(z)
+        for i, width in enumerate(widths):
+            x = layers.Conv3DTranspose(
+                width,
+                4,
+                strides=1 if i == 0 else 2,
+                padding="valid" if i == 0 else "same",
+                use_bias=False,
+                dtype=dtype,
+                name=f"deconv{i + 1}",
+            )(x)
+            x = layers.BatchNormalization(momentum=bn_momentum, dtype=dtype, name=f"bn{i + 1}")(x)
+            x = layers.ReLU(dtype=dtype, name=f"relu{i + 1}")(x)
+        x = layers.Conv3DTranspose(
+            1, 4, strides=2, padding="same", use_bias=False, dtype=dtype, name=f"deconv{len(widths) + 1}"
+        )(x)
+        x = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(x)
+        voxels = layers.Reshape((resolution,) * 3, dtype="float32", name="voxels")(x)
+        super().__init__(inputs=z, outputs=voxels, dtype=dtype, **kwargs)
+        self.z_dim = z_dim
+        self.widths = widths
+        self.bn_momentum = bn_momentum
+        self.resolution = resolution
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "z_dim": self.z_dim,
+            "widths": list(self.widths),
+            "bn_momentum": self.bn_momentum,
+        }

@@ -1,0 +1,208 @@
+"""Building, checkpointing and fitting a 3D-GAN run (what `train.py` calls).
+
+A run directory holds:
+    config.json          the resolved `Config`
+    data.json            what was trained on (source, counts, skipped grids)
+    checkpoints/         tf.train checkpoints, one per epoch (G, D, both
+                         optimizers, z-sampler state, finished epochs)
+    logs/train/          TensorBoard scalars (Keras TensorBoard callback)
+    logs/samples/        TensorBoard images of the fixed-z sample grid
+    samples/             the same grids as PNG, one per epoch
+    generator.keras      the trained models, written when training ends
+    discriminator.keras
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan3d_tf.config import Config
+from gan3d_tf.data import procedural
+from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset
+from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz
+from gan3d_tf.discriminator import Discriminator
+from gan3d_tf.epoch_checkpoint import EpochCheckpoint
+from gan3d_tf.gan3d import GAN3D, sample_z
+from gan3d_tf.generator import Generator
+from gan3d_tf.sample_grid import SampleGrid
+
+N_FIXED_SAMPLES = 16  # shapes in the per-epoch sample grid
+
+
+def dtype_policy(mixed_precision: bool) -> str | None:
+    """The Keras dtype policy: bf16 on CPU, fp16 on GPU, None for float32."""
+    if not mixed_precision:
+        return None
+    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+
+
+def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """The distribution strategy for `name`.
+
+    Args:
+        name: "auto" (MirroredStrategy when more than one GPU is visible,
+            else the default strategy), "mirrored" (MirroredStrategy over all
+            visible GPUs, or the CPU), or "default" (one device).
+    """
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()
+    if name in ("auto", "default"):
+        return tf.distribute.get_strategy()
+    raise ValueError(f"unknown strategy {name!r}; choose auto, mirrored or default")
+
+
+def load_training_data(config: Config) -> VoxelSet:
+    """The training grids for `config.data` at `config.model.resolution`.
+
+    Raises:
+        FileNotFoundError / ValueError: see `load_voxel_npz` and
+            `procedural.make_dataset`; raised before any model is built.
+    """
+    data, res = config.data, config.model.resolution
+    if data.path is not None:
+        return load_voxel_npz(data.path, data.category, "train", resolution=res)
+    categories = procedural.CATEGORIES if data.category == "all" else (data.category,)
+    for c in categories:
+        if c not in procedural.CATEGORIES:
+            raise ValueError(
+                f"unknown category {c!r} for the built-in data; choose one of "
+                f"{list(procedural.CATEGORIES)} or 'all' (or pass --data FILE.npz)"
+            )
+    per_class = [procedural.make_dataset(c, data.builtin_size, res, seed=config.seed) for c in categories]
+    labels = np.concatenate([np.full(len(v), i) for i, v in enumerate(per_class)])
+    return VoxelSet(np.concatenate(per_class), labels, tuple(categories), 0, "builtin-procedural")
+
+
+def build_gan(config: Config) -> GAN3D:
+    """A compiled `GAN3D` for `config`; call inside `strategy.scope()`."""
+    m, t = config.model, config.train
+    policy = dtype_policy(t.mixed_precision)
+    gan = GAN3D(
+        Generator(m.z_dim, m.g_widths, m.bn_momentum, dtype=policy, name="generator"),
+        Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, dtype=policy, name="discriminator"),
+        z_distribution=m.z_distribution,
+        d_acc_threshold=t.d_acc_threshold,
+        seed=config.seed,
+    )
+    g_opt = keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1)
+    d_opt = keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1)
+    if policy == "mixed_float16":
+        g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
+        d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
+    gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
+    gan.build_optimizers()
+    return gan
+
+
+@dataclass
+class Run:
+    """A built run: the model and its checkpoint state."""
+
+    gan: GAN3D
+    checkpoint: tf.train.Checkpoint
+    manager: tf.train.CheckpointManager
+    epoch: tf.Variable  # finished epochs, saved in the checkpoint
+
+
+def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = None, restore: bool = False) -> Run:
+    """Builds the model under `strategy` and (optionally) restores the latest checkpoint.
+
+    Raises:
+        FileNotFoundError: `restore` but the run has no checkpoint.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        gan = build_gan(config)
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        checkpoint = tf.train.Checkpoint(
+            generator=gan.generator,
+            discriminator=gan.discriminator,
+            g_optimizer=gan.g_optimizer,
+            d_optimizer=gan.d_optimizer,
+            z_rng=gan.z_rng,
+            epoch=epoch,
+        )
+    manager = tf.train.CheckpointManager(checkpoint, str(Path(run_dir) / "checkpoints"), max_to_keep=3)
+    if restore:
+        if manager.latest_checkpoint is None:
+            raise FileNotFoundError(f"no checkpoint to resume from in {Path(run_dir) / 'checkpoints'}")
+        checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+    return Run(gan, checkpoint, manager, epoch)
+
+
+def check_run_dir(run_dir, resume: bool) -> None:
+    """Refuses to overwrite a run, or to resume one that does not exist."""
+    run_dir = Path(run_dir)
+    has_ckpt = (run_dir / "checkpoints" / "checkpoint").is_file()
+    if resume and not (run_dir / "config.json").is_file():
+        raise FileNotFoundError(f"--resume: {run_dir / 'config.json'} not found; is {run_dir} a run directory?")
+    if resume and not has_ckpt:
+        raise FileNotFoundError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
+    if not resume and has_ckpt:
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+
+
+def fixed_z(config: Config) -> np.ndarray:
+    """The latent batch of the per-epoch sample grid (a function of the seed)."""
+    rng = tf.random.Generator.from_seed(config.seed + 1)
+    return sample_z(rng, N_FIXED_SAMPLES, config.model.z_dim, config.model.z_distribution).numpy()
+
+
+def train(config: Config, run_dir, resume: bool = False, strategy=None, data: VoxelSet | None = None,
+          verbose: int = 2) -> Run:
+    """Trains (or resumes) a run to `config.train.epochs` epochs.
+
+    Args:
+        config: the resolved, validated config (written to the run directory).
+        run_dir: the run directory (created if missing).
+        resume: continue from the latest checkpoint in `run_dir`.
+        strategy: a tf.distribute strategy (default: the current one).
+        data: training grids; loaded from `config` when None.
+        verbose: Keras `fit` verbosity.
+
+    Returns:
+        The trained `Run`.
+    """
+    run_dir = Path(run_dir)
+    check_run_dir(run_dir, resume)
+    config.validate()
+    data = data if data is not None else load_training_data(config)
+    t = config.train
+    steps = steps_per_epoch(len(data.voxels), t.batch_size)
+    if steps == 0:
+        raise ValueError(f"batch_size {t.batch_size} is larger than the {len(data.voxels)} training shapes")
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.to_json(run_dir / "config.json")
+    (run_dir / "data.json").write_text(json.dumps({
+        "source": data.source,
+        "classes": list(data.classes),
+        "category": config.data.category,
+        "n_train": int(len(data.voxels)),
+        "n_empty_skipped": data.n_empty_skipped,
+        "resolution": int(data.voxels.shape[1]),
+        "mean_occupancy": float(data.voxels.mean()),
+    }, indent=2) + "\n")
+
+    strategy = strategy or tf.distribute.get_strategy()
+    run = open_run(config, run_dir, strategy, restore=resume)
+    initial_epoch = int(run.epoch.numpy())
+    dataset = training_dataset(data.voxels, t.batch_size, config.seed, initial_epoch)
+    callbacks = [
+        EpochCheckpoint(run.manager, run.epoch),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
+        SampleGrid(fixed_z(config), run_dir / "samples", run_dir / "logs" / "samples", every=t.sample_every_epochs),
+    ]
+    if initial_epoch < t.epochs:
+        run.gan.fit(dataset, epochs=t.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                    callbacks=callbacks, verbose=verbose, shuffle=False)
+    run.gan.generator.save(run_dir / "generator.keras")
+    run.gan.discriminator.save(run_dir / "discriminator.keras")
+    return run

@@ -1,0 +1,101 @@
+"""Train a 3D-GAN.
+
+    python train.py --category chair                       # paper 64^3 model, built-in chairs
+    python train.py --category chair --preset smoke --epochs 3 --out runs/smoke
+    python train.py --category chair --data ../shared/data/modelnet10_vox32.npz --preset modelnet32
+    python train.py --out runs/smoke --resume --epochs 6   # continue a run
+
+Writes RUN_DIR (default runs/<category>-<preset>) with config.json,
+checkpoints/, logs/ (TensorBoard: `tensorboard --logdir RUN_DIR/logs`),
+samples/ and, at the end, generator.keras and discriminator.keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from gan3d_tf.config import PRESETS, Config, get_preset  # noqa: E402
+
+# flag -> config field it sets (None defaults mean "not given")
+OVERRIDES = {
+    "category": "data.category",
+    "data": "data.path",
+    "builtin_size": "data.builtin_size",
+    "epochs": "train.epochs",
+    "batch_size": "train.batch_size",
+    "seed": "seed",
+    "mixed_precision": "train.mixed_precision",
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--category", help="class to train on, or 'all' (default: chair)")
+    p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
+    p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="model/optimiser preset (default: paper64)")
+    p.add_argument("--epochs", type=int, help="total epochs to reach (a resumed run continues up to this)")
+    p.add_argument("--batch-size", type=int, help="global batch size (split across replicas)")
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
+    p.add_argument("--seed", type=int, help="seed of weights, z, data order and built-in shapes (default: 0)")
+    p.add_argument("--mixed-precision", action="store_true", default=None,
+                   help="bf16 compute on CPU, fp16 with loss scaling on GPU")
+    p.add_argument("--strategy", choices=("auto", "mirrored", "default"), default="auto",
+                   help="auto: MirroredStrategy over all GPUs when there are several")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    return p.parse_args(argv)
+
+
+def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
+    """The run's config and directory from the flags (and, on resume, the saved config)."""
+    given = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
+    if args.resume:
+        if args.out is None:
+            raise ValueError("--resume needs --out RUN_DIR")
+        path = os.path.join(args.out, "config.json")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--resume: {path} not found; is {args.out} a run directory?")
+        saved = Config.from_json(path)
+        if args.preset is not None and args.preset != saved.preset:
+            raise ValueError(f"--preset {args.preset} differs from the run's preset {saved.preset}")
+        current = saved.to_dict()
+        for field, value in given.items():
+            section, _, name = field.rpartition(".")
+            old = current[section][name] if section else current[name]
+            if field != "train.epochs" and value != old:
+                raise ValueError(f"--{name.replace('_', '-')} {value} differs from the run's saved {field}={old}; "
+                                 f"a resumed run keeps its config (only --epochs may change)")
+        return saved.replace(**given).validate(), args.out
+    config = get_preset(args.preset or "paper64").replace(**given).validate()
+    out = args.out or os.path.join("runs", f"{config.data.category}-{config.preset}")
+    return config, out
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        config, run_dir = resolve_config(args)
+        from gan3d_tf import training
+
+        training.check_run_dir(run_dir, args.resume)
+        data = training.load_training_data(config)
+        print(f"training on {len(data.voxels)} {config.data.category} shapes from {data.source} "
+              f"at {config.model.resolution}^3 (skipped {data.n_empty_skipped} empty grids) -> {run_dir}",
+              flush=True)
+        strategy = training.make_strategy(args.strategy)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 2
+    print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", flush=True)
+    training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=0 if args.quiet else 2)
+    print(f"done: {run_dir}/generator.keras", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
