@@ -44,7 +44,7 @@ class Discriminator(keras.Model):
                 width, 4, strides=2, padding="same", use_bias=i == 0, dtype=dtype, name=f"conv{i + 1}"
             )(x)
             if i > 0:
-                x = layers.BatchNormalization(momentum=bn_momentum, dtype=dtype, name=f"bn{i + 1}")(x)
+                x = layers.BatchNormalization(momentum=bn_momentum, synchronized=True, dtype=dtype, name=f"bn{i + 1}")(x)
             x = layers.LeakyReLU(leaky_slope, dtype=dtype, name=f"lrelu{i + 1}")(x)
         x = layers.Conv3D(1, 4, padding="valid", dtype=dtype, name=f"conv{len(widths) + 1}")(x)
         logits = layers.Reshape((), dtype="float32", name="logit")(x)

@@ -60,7 +60,7 @@ def apply_gradients_if(optimizer, condition, grads, variables) -> tf.Tensor:
 class GAN3D(keras.Model):
     """3D-GAN (Wu et al. 2016) trained with `fit()`.
 
-    Each step draws z, generates a batch, scores real and generated shapes
+    Each step draws z from the generator's prior, generates a batch, scores real and generated shapes
     with one discriminator pass, and computes both losses from logits:
     D minimises BCE(real, 1) + BCE(fake, 0); G minimises BCE(fake, 1) (the
     non-saturating loss). G is updated every step; D only when its accuracy
@@ -71,25 +71,21 @@ class GAN3D(keras.Model):
     Args:
         generator: a `Generator`.
         discriminator: a `Discriminator` of the same resolution.
-        z_distribution: "uniform" (U[0, 1], the authors' release) or "normal".
         d_acc_threshold: D is updated only when its batch accuracy is <= this.
         seed: seed of the z sampler (a `tf.random.Generator`, checkpointed
             with the model, and split per replica under a strategy).
         **kwargs: passed to `keras.Model`.
     """
 
-    def __init__(self, generator, discriminator, z_distribution="uniform", d_acc_threshold=0.8, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, d_acc_threshold=0.8, seed=0, **kwargs):
         super().__init__(**kwargs)
         if generator.resolution != discriminator.resolution:
             raise ValueError(
                 f"generator makes {generator.resolution}^3 grids but the discriminator "
                 f"takes {discriminator.resolution}^3"
             )
-        if z_distribution not in Z_DISTRIBUTIONS:
-            raise ValueError(f"z_distribution must be one of {Z_DISTRIBUTIONS}, got {z_distribution!r}")
         self.generator = generator
         self.discriminator = discriminator
-        self.z_distribution = z_distribution
         self.d_acc_threshold = float(d_acc_threshold)
         self.seed = int(seed)
         self.z_dim = generator.z_dim
@@ -100,6 +96,7 @@ class GAN3D(keras.Model):
         self.d_acc_tracker = keras.metrics.Mean(name="d_acc")
         self.d_update_tracker = keras.metrics.Mean(name="d_updated")
         self.occupancy_tracker = keras.metrics.Mean(name="fake_occupancy")
+        self.built = True  # G and D are built functional models; call() maps z to voxels
 
     @property
     def metrics(self):
@@ -134,10 +131,11 @@ class GAN3D(keras.Model):
 
     def sample_z(self, batch_size) -> tf.Tensor:
         """Draws a latent batch from the model's own (checkpointed) sampler."""
-        return sample_z(self.z_rng, batch_size, self.z_dim, self.z_distribution)
+        return sample_z(self.z_rng, batch_size, self.z_dim, self.generator.z_distribution)
 
     def train_step(self, data):
-        real = tf.cast(data, tf.float32)
+        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # labels, if any, are not used
+        real = tf.cast(real, tf.float32)
         batch = tf.shape(real)[0]
         z = self.sample_z(batch)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
@@ -183,7 +181,6 @@ class GAN3D(keras.Model):
             {
                 "generator": keras.saving.serialize_keras_object(self.generator),
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-                "z_distribution": self.z_distribution,
                 "d_acc_threshold": self.d_acc_threshold,
                 "seed": self.seed,
             }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from gan3d_tf.config import Z_DISTRIBUTIONS
+
 
 @keras.saving.register_keras_serializable(package="gan3d_tf")
 class Generator(keras.Model):
@@ -21,6 +23,9 @@ class Generator(keras.Model):
         widths: channels of the hidden volumes, from 4^3 upwards; the output
             resolution is 4 * 2**len(widths).
         bn_momentum: batch-norm moving-average momentum.
+        z_distribution: the prior G is trained with, "uniform" (i.i.d.
+            U[0, 1], as in the authors' release) or "normal" (N(0, 1)); kept
+            with the model so that samplers draw z the way training did.
         dtype: Keras dtype policy (e.g. "mixed_bfloat16"); the output is
             always float32.
         **kwargs: passed to `keras.Model` (e.g. `name`).
@@ -30,7 +35,10 @@ class Generator(keras.Model):
         probabilities [batch, R, R, R].
     """
 
-    def __init__(self, z_dim=200, widths=(512, 256, 128, 64), bn_momentum=0.9, dtype=None, **kwargs):
+    def __init__(self, z_dim=200, widths=(512, 256, 128, 64), bn_momentum=0.9, z_distribution="uniform", dtype=None,
+                 **kwargs):
+        if z_distribution not in Z_DISTRIBUTIONS:
+            raise ValueError(f"z_distribution must be one of {Z_DISTRIBUTIONS}, got {z_distribution!r}")
         widths = tuple(int(w) for w in widths)
         resolution = 4 * 2 ** len(widths)
         z = keras.Input((z_dim,), name="z")
@@ -45,7 +53,7 @@ class Generator(keras.Model):
                 dtype=dtype,
                 name=f"deconv{i + 1}",
             )(x)
-            x = layers.BatchNormalization(momentum=bn_momentum, dtype=dtype, name=f"bn{i + 1}")(x)
+            x = layers.BatchNormalization(momentum=bn_momentum, synchronized=True, dtype=dtype, name=f"bn{i + 1}")(x)
             x = layers.ReLU(dtype=dtype, name=f"relu{i + 1}")(x)
         x = layers.Conv3DTranspose(
             1, 4, strides=2, padding="same", use_bias=False, dtype=dtype, name=f"deconv{len(widths) + 1}"
@@ -56,6 +64,7 @@ class Generator(keras.Model):
         self.z_dim = z_dim
         self.widths = widths
         self.bn_momentum = bn_momentum
+        self.z_distribution = z_distribution
         self.resolution = resolution
 
     def get_config(self):
@@ -66,4 +75,5 @@ class Generator(keras.Model):
             "z_dim": self.z_dim,
             "widths": list(self.widths),
             "bn_momentum": self.bn_momentum,
+            "z_distribution": self.z_distribution,
         }

@@ -85,9 +85,8 @@ def build_gan(config: Config) -> GAN3D:
     m, t = config.model, config.train
     policy = dtype_policy(t.mixed_precision)
     gan = GAN3D(
-        Generator(m.z_dim, m.g_widths, m.bn_momentum, dtype=policy, name="generator"),
+        Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=policy, name="generator"),
         Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, dtype=policy, name="discriminator"),
-        z_distribution=m.z_distribution,
         d_acc_threshold=t.d_acc_threshold,
         seed=config.seed,
     )

@@ -1,0 +1,98 @@
+"""Loading a trained generator and writing samples (npz, PNG grid, OBJ meshes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan3d_tf.config import Config
+from gan3d_tf.gan3d import sample_z
+from gan3d_tf.generator import Generator
+from gan3d_tf.mesh import voxels_to_mesh
+from gan3d_tf.render import render_grid, save_png
+
+
+def load_generator(path) -> Generator:
+    """A generator from a `.keras` file or a run directory.
+
+    A run directory gives its `generator.keras` when training finished, else
+    the generator of its latest checkpoint (built from its `config.json`).
+
+    Raises:
+        FileNotFoundError: nothing loadable at `path`.
+    """
+    path = Path(path)
+    if path.is_file():
+        return keras.saving.load_model(path)
+    if (path / "generator.keras").is_file():
+        return keras.saving.load_model(path / "generator.keras")
+    latest = tf.train.latest_checkpoint(str(path / "checkpoints"))
+    if latest is None or not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path}: neither a .keras file nor a run directory with generator.keras "
+                                f"or config.json + checkpoints/")
+    m = Config.from_json(path / "config.json").model
+    generator = Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, name="generator")
+    tf.train.Checkpoint(generator=generator).restore(latest).expect_partial().assert_existing_objects_matched()
+    return generator
+
+
+def generate(generator: Generator, n: int, seed: int = 0, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Draws n latent vectors from the generator's prior and decodes them.
+
+    Returns:
+        (z [n, z_dim], occupancy probabilities [n, R, R, R]) as float32 arrays.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    rng = tf.random.Generator.from_seed(seed)
+    z = sample_z(rng, n, generator.z_dim, generator.z_distribution).numpy()
+    voxels = np.concatenate([
+        np.asarray(generator(z[i:i + batch_size], training=False)) for i in range(0, n, batch_size)
+    ])
+    return z, voxels
+
+
+def write_samples(generator: Generator, n: int, out_dir, seed: int = 0, threshold: float = 0.5) -> dict:
+    """Writes `samples.npz` (keys `voxels`, `z`), `grid.png` and `sample_NNN.obj`.
+
+    Args:
+        generator: the trained generator.
+        n: number of samples.
+        out_dir: output directory (created).
+        seed: seed of the latent draw.
+        threshold: occupancy level of the rendering and of the meshes.
+
+    Returns:
+        A summary: paths, mean occupancy, and how many samples were empty
+        (no mesh is written for those).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    z, voxels = generate(generator, n, seed)
+    np.savez_compressed(out_dir / "samples.npz", voxels=voxels, z=z)
+    save_png(render_grid(voxels, threshold=threshold), out_dir / "grid.png")
+    meshes, empty = [], 0
+    for i, grid in enumerate(voxels):
+        mesh = voxels_to_mesh(grid, threshold)
+        if mesh is None:
+            empty += 1
+            continue
+        path = out_dir / f"sample_{i:03d}.obj"
+        mesh.export(path)
+        meshes.append(str(path))
+    summary = {
+        "n": n,
+        "seed": seed,
+        "resolution": int(voxels.shape[1]),
+        "mean_occupancy": float((voxels > threshold).mean()),
+        "n_empty": empty,
+        "samples": str(out_dir / "samples.npz"),
+        "grid": str(out_dir / "grid.png"),
+        "meshes": meshes,
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,111 @@
+"""GAN3D.train_step: losses from logits and the paper's conditional D update."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import ROOT, tiny_config
+from gan3d_tf.training import build_gan
+
+
+def snapshot(variables):
+    return [np.array(v) for v in variables]
+
+
+def changed(before, variables):
+    return [not np.array_equal(b, np.array(v)) for b, v in zip(before, variables)]
+
+
+def real_batch(n=8, r=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, r, r, r), np.float32)
+    for i in range(n):  # boxes of random size standing on the floor
+        a, b, h = rng.integers(3, 8, size=3)
+        x[i, 8 - a // 2:8 + a // 2 + 1, 8 - b // 2:8 + b // 2 + 1, :h] = 1
+    return x
+
+
+@pytest.mark.parametrize("threshold,d_should_change", [(-0.01, False), (1.0, True)])
+def test_conditional_discriminator_update(threshold, d_should_change):
+    gan = build_gan(tiny_config(**{"train.d_acc_threshold": threshold}))
+    d_vars, g_vars = gan.discriminator.trainable_variables, gan.generator.trainable_variables
+    d0, g0 = snapshot(d_vars), snapshot(g_vars)
+    data = tf.data.Dataset.from_tensors(real_batch()).repeat()
+    history = gan.fit(data, steps_per_epoch=3, epochs=1, verbose=0).history
+
+    assert all(changed(g0, g_vars)), "G must be updated every step"
+    assert int(gan.g_optimizer.iterations) == 3
+    if d_should_change:
+        assert all(changed(d0, d_vars))
+        assert int(gan.d_optimizer.iterations) == 3
+        assert history["d_updated"] == [1.0]
+    else:
+        assert not any(changed(d0, d_vars)), "D changed although its accuracy was above the threshold"
+        assert int(gan.d_optimizer.iterations) == 0  # Adam's state is untouched too
+        assert history["d_updated"] == [0.0]
+
+
+def test_metrics_match_a_hand_computation():
+    """One step's d_loss, g_loss and d_acc equal BCE / accuracy computed by hand
+    from the same z (the sampler's state is copied) and the pre-step weights."""
+    gan = build_gan(tiny_config(**{"train.d_acc_threshold": 1.0}))
+    x = real_batch()
+    rng_copy = tf.random.Generator.from_state(gan.z_rng.state.numpy(), gan.z_rng.algorithm)
+    z = rng_copy.uniform((8, 16), 0.0, 1.0)
+    # training-mode batch norm uses batch statistics, so this forward pass sees what the step sees
+    fake = gan.generator(z, training=True)
+    logits = gan.discriminator(tf.concat([x, fake], 0), training=True).numpy()
+    real_l, fake_l = logits[:8], logits[8:]
+
+    def bce(label, logit):
+        return np.mean(np.maximum(logit, 0) - logit * label + np.log1p(np.exp(-np.abs(logit))))
+
+    expected = {
+        "d_loss": bce(1, real_l) + bce(0, fake_l),
+        "g_loss": bce(1, fake_l),
+        "d_acc": (np.sum(real_l > 0) + np.sum(fake_l < 0)) / 16,
+    }
+    logs = gan.train_on_batch(x, return_dict=True)
+    for key, value in expected.items():
+        assert logs[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
+
+
+MIRRORED = textwrap.dedent(
+    """
+    import sys; sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+    import numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from conftest import tiny_config
+    from test_gan3d import real_batch
+    from gan3d_tf.training import build_gan
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    assert strategy.num_replicas_in_sync == 2
+    for threshold, expect_d in ((1.0, True), (-0.01, False)):
+        with strategy.scope():
+            gan = build_gan(tiny_config(**{{"train.d_acc_threshold": threshold}}))
+        d0 = [np.array(v) for v in gan.discriminator.trainable_variables]
+        data = tf.data.Dataset.from_tensors(real_batch(16)).repeat().unbatch().batch(16)
+        hist = gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0).history
+        for model in (gan.generator, gan.discriminator):
+            for v in model.weights:
+                copies = [np.array(c) for c in v.value.values]
+                assert len(copies) == 2, v.path
+                np.testing.assert_array_equal(copies[0], copies[1], err_msg=v.path)
+        d_changed = any(not np.array_equal(a, np.array(v)) for a, v in zip(d0, gan.discriminator.trainable_variables))
+        assert d_changed == expect_d, (threshold, d_changed)
+        assert hist["d_updated"] == [1.0 if expect_d else 0.0], hist
+        assert int(gan.g_optimizer.iterations.numpy()) == 2
+    print("MIRRORED_OK")
+    """
+)
+
+
+def test_two_replica_mirrored_strategy_keeps_replicas_identical():
+    script = MIRRORED.format(root=str(ROOT), tests=str(ROOT / "tests"))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and "MIRRORED_OK" in out.stdout, out.stderr[-4000:]
