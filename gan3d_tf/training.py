@@ -113,10 +113,14 @@ class Run:
 def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = None, restore: bool = False) -> Run:
     """Builds the model under `strategy` and (optionally) restores the latest checkpoint.
 
+    Seeds the global Python/NumPy/TF/Keras generators with `config.seed` first,
+    so a run's initial weights are a function of its seed.
+
     Raises:
         FileNotFoundError: `restore` but the run has no checkpoint.
     """
     strategy = strategy or tf.distribute.get_strategy()
+    keras.utils.set_random_seed(config.seed)  # weight initialisation (Python, NumPy, TF, Keras seeds)
     with strategy.scope():
         gan = build_gan(config)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")

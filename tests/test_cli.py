@@ -1,0 +1,91 @@
+"""train.py and evaluate.py: bad input fails early and clearly; sampling writes its files."""
+
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+import evaluate
+import train
+from conftest import tiny_config
+from gan3d_tf import training
+
+
+def run_train(argv, capsys):
+    code = train.main(argv)
+    return code, capsys.readouterr().err
+
+
+def test_unknown_builtin_category(tmp_path, capsys):
+    code, err = run_train(["--category", "spaceship", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "unknown category 'spaceship'" in err and "chair" in err
+    assert not (tmp_path / "r").exists()  # nothing was started
+
+
+def test_missing_data_file(tmp_path, capsys):
+    code, err = run_train(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "data file not found" in err and "missing.npz" in err
+
+
+def test_npz_with_wrong_keys(tmp_path, capsys):
+    np.savez(tmp_path / "bad.npz", voxels=np.zeros((4, 32, 32, 32)))
+    code, err = run_train(["--data", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "bad.npz" in err and "missing key(s) ['X_train', 'y_train']" in err and "voxels" in err
+
+
+def test_npz_with_wrong_shapes(tmp_path, capsys):
+    np.savez(tmp_path / "flat.npz", X_train=np.zeros((4, 32, 32)), y_train=np.zeros(4, int))
+    code, err = run_train(["--data", str(tmp_path / "flat.npz"), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "flat.npz" in err and "(4, 32, 32)" in err
+
+
+def test_unknown_category_in_real_data(shared_data, tmp_path, capsys):
+    code, err = run_train(["--category", "lamp", "--data", str(shared_data / "modelnet10_vox32.npz"),
+                           "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "unknown category 'lamp'" in err and "night_stand" in err
+
+
+@pytest.mark.parametrize("flag,value", [("--epochs", "0"), ("--batch-size", "-1"), ("--builtin-size", "0")])
+def test_bad_numbers(tmp_path, capsys, flag, value):
+    code, err = run_train([flag, value, "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and flag.lstrip("-").replace("-", "_") in err
+
+
+def test_bad_preset_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        train.main(["--preset", "huge"])
+    assert e.value.code == 2 and "huge" in capsys.readouterr().err
+
+
+def test_resume_without_run_and_overwrite_refused(tmp_path, capsys):
+    code, err = run_train(["--resume", "--out", str(tmp_path / "none")], capsys)
+    assert code == 2 and "config.json not found" in err
+    config = tiny_config(**{"train.epochs": 1})
+    training.train(config, tmp_path / "run", verbose=0)
+    code, err = run_train(["--preset", "smoke", "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "already holds a run" in err
+    code, err = run_train(["--resume", "--out", str(tmp_path / "run"), "--seed", "3"], capsys)
+    assert code == 2 and "--seed 3 differs" in err
+
+
+def test_sample_command(tmp_path, capsys):
+    training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
+    assert evaluate.main(["sample", str(tmp_path / "run"), "--n", "5", "--out", str(tmp_path / "s")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    voxels = np.load(tmp_path / "s" / "samples.npz")["voxels"]
+    assert voxels.shape == (5, 16, 16, 16) and voxels.dtype == np.float32
+    assert summary["n"] == 5 and summary["meshes"] + summary["n_empty"] == 5
+    assert (tmp_path / "s" / "grid.png").stat().st_size > 0
+    for path in sorted((tmp_path / "s").glob("*.obj")):
+        mesh = trimesh.load(path, force="mesh")
+        assert len(mesh.faces) > 0 and mesh.bounds[1].max() <= 16.5
+    # the same seed from the .keras file gives the same samples as from the run directory
+    evaluate.main(["sample", str(tmp_path / "run" / "generator.keras"), "--n", "5", "--out", str(tmp_path / "k")])
+    np.testing.assert_allclose(np.load(tmp_path / "k" / "samples.npz")["voxels"], voxels, atol=1e-6)
+
+
+def test_sample_bad_model_path(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        evaluate.main(["sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "s")])
+    assert "model not found" in capsys.readouterr().err
