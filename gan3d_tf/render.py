@@ -1,9 +1,11 @@
 """Fast pure-numpy rendering of voxel grids to shaded images.
 
-Grids use the project convention: axes (x, y, z) with z (axis 2) up and the
-front of objects facing -y. The default camera looks from the front-left and
-above (azimuth 45 deg, elevation 30 deg, orthographic), so "up" is up in the
-image and the front is visible.
+Grids use the project convention: axes (x, y, z) with z (axis 2) up; chairs
+and bookcases face -y, sofas and desks -x (as in ModelNet). The default camera
+looks from the front-left and above (azimuth 45 deg, elevation 30 deg,
+orthographic) at the -x, -y and +z faces, so "up" is up in the image and the
+fronts are visible; +x runs to the right, +y to the left, both away from the
+viewer.
 
 Every exposed voxel face that points towards the camera is sampled densely,
 projected and z-buffered (nearest sample wins). Pixels are shaded with a
@@ -68,14 +70,20 @@ def render_voxels(
             axes (x, y, z), z up.
         threshold: a voxel is occupied if its value is > threshold.
         size: output image side in pixels.
-        elevation: camera elevation above the horizon in degrees (0 < e < 90).
+        elevation: camera elevation above the horizon in degrees (-90 < e < 90).
         azimuth: camera azimuth in degrees; 0 looks straight at the front
             (from -y), 45 from the front-left.
         color: RGB base colour of the object in [0, 1].
 
     Returns:
         (size, size, 3) uint8 image.
+
+    Raises:
+        ValueError: for a grid that is not 3-D (or 4-D with one channel) or an
+            elevation of +-90 degrees or beyond.
     """
+    if not -90.0 < elevation < 90.0:
+        raise ValueError(f"elevation must be strictly between -90 and 90 degrees, got {elevation}")
     occ = _squeeze_grid(voxels) > threshold
     image = np.full((size, size, 3), _BACKGROUND, dtype=np.uint8)
     if not occ.any():
