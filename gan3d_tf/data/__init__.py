@@ -1,0 +1,1 @@
+"""Training data: the built-in procedural shapes, voxel `.npz` files and the tf.data pipeline."""
