@@ -92,7 +92,8 @@ def main(argv=None) -> int:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", flush=True)
-    training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=0 if args.quiet else 2)
+    verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
+    training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose)
     print(f"done: {run_dir}/generator.keras", flush=True)
     return 0
 

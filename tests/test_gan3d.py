@@ -109,3 +109,58 @@ def test_two_replica_mirrored_strategy_keeps_replicas_identical():
     script = MIRRORED.format(root=str(ROOT), tests=str(ROOT / "tests"))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and "MIRRORED_OK" in out.stdout, out.stderr[-4000:]
+
+
+def test_mixed_precision_train_step():
+    gan = build_gan(tiny_config(**{"train.mixed_precision": True, "train.d_acc_threshold": 1.0}))
+    assert gan.generator.dtype_policy.name == "mixed_bfloat16"  # no GPU here: bf16
+    g0 = snapshot(gan.generator.trainable_variables)
+    logs = gan.train_on_batch(real_batch(), return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values())
+    assert all(changed(g0, gan.generator.trainable_variables))
+    assert all(v.dtype == "float32" for v in gan.generator.weights + gan.discriminator.weights)
+
+
+LOSS_SCALE = textwrap.dedent(
+    """
+    import sys; sys.path.insert(0, {root!r})
+    import numpy as np, tensorflow as tf, keras
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from gan3d_tf.gan3d import apply_gradients_if
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.1))
+        opt.build(model.trainable_variables)
+
+    @tf.function
+    def step(x, take):
+        def replica_fn(x):
+            with tf.GradientTape() as tape:
+                loss = opt.scale_loss(tf.reduce_mean(model(x) ** 2))
+            grads = tape.gradient(loss, model.trainable_variables)
+            return apply_gradients_if(opt, take, grads, model.trainable_variables)
+        return strategy.run(replica_fn, args=(x,))
+
+    x = next(iter(strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensors(tf.ones((8, 4))).unbatch().batch(8))))
+    w0 = [np.array(v) for v in model.trainable_variables]
+    step(x, tf.constant(False))
+    assert all(np.array_equal(a, np.array(v)) for a, v in zip(w0, model.trainable_variables))
+    step(x, tf.constant(True))
+    assert all(not np.array_equal(a, np.array(v)) for a, v in zip(w0, model.trainable_variables))
+    for v in model.trainable_variables:
+        a, b = [np.array(c) for c in v.value.values]
+        np.testing.assert_array_equal(a, b)
+    print("LOSS_SCALE_OK")
+    """
+)
+
+
+def test_gated_update_with_loss_scale_optimizer_under_mirrored_strategy():
+    """The fp16 (GPU) path wraps Adam in a LossScaleOptimizer, which has its own
+    cross-replica cond; the gated apply must compose with it."""
+    out = subprocess.run([sys.executable, "-c", LOSS_SCALE.format(root=str(ROOT))],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "LOSS_SCALE_OK" in out.stdout, out.stderr[-4000:]
