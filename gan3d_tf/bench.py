@@ -54,7 +54,7 @@ def measure(preset: str, mixed: bool, batch_size: int, steps: int) -> dict:
     return {
         "preset": preset,
         "resolution": r,
-        "precision": str(gan.generator.dtype_policy.name),
+        "precision": gan.generator.dtype_policy.name,
         "batch_size": batch_size,
         "steps": steps,
         "train_samples_per_s": round(steps * batch_size / train_s, 3),

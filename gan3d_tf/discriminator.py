@@ -49,6 +49,8 @@ class Discriminator(keras.Model):
         x = layers.Conv3D(1, 4, padding="valid", dtype=dtype, name=f"conv{len(widths) + 1}")(x)
         logits = layers.Reshape((), dtype="float32", name="logit")(x)
         super().__init__(inputs=voxels, outputs=logits, dtype=dtype, **kwargs)
+        if dtype is not None:  # functional models drop `dtype`; keep it for get_config
+            self.dtype_policy = dtype
         self.widths = widths
         self.leaky_slope = leaky_slope
         self.bn_momentum = bn_momentum

@@ -61,6 +61,8 @@ class Generator(keras.Model):
         x = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(x)
         voxels = layers.Reshape((resolution,) * 3, dtype="float32", name="voxels")(x)
         super().__init__(inputs=z, outputs=voxels, dtype=dtype, **kwargs)
+        if dtype is not None:  # functional models drop `dtype`; keep it for get_config
+            self.dtype_policy = dtype
         self.z_dim = z_dim
         self.widths = widths
         self.bn_momentum = bn_momentum

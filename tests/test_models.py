@@ -63,6 +63,9 @@ def test_mixed_precision_keeps_float32_io_and_variables():
     assert all(w.dtype == "float32" for w in g.weights + d.weights)
     v = g(np.zeros((2, 16), np.float32))
     assert v.dtype == "float32" and d(v).dtype == "float32"
+    for net, cls in ((g, Generator), (d, Discriminator)):
+        assert net.dtype_policy.name == "mixed_bfloat16"
+        assert cls.from_config(net.get_config()).get_layer("conv2" if cls is Discriminator else "deconv2").compute_dtype == "bfloat16"
 
 
 @pytest.mark.parametrize("model", ["generator", "discriminator"])
