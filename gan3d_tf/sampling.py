@@ -13,6 +13,7 @@ from gan3d_tf.config import Config
 from gan3d_tf.gan3d import sample_z
 from gan3d_tf.generator import Generator
 from gan3d_tf.mesh import voxels_to_mesh
+from gan3d_tf.metrics import mean_pairwise_iou
 from gan3d_tf.render import render_grid, save_png
 
 
@@ -67,8 +68,9 @@ def write_samples(generator: Generator, n: int, out_dir, seed: int = 0, threshol
         threshold: occupancy level of the rendering and of the meshes.
 
     Returns:
-        A summary: paths, mean occupancy, and how many samples were empty
-        (no mesh is written for those).
+        A summary: paths, mean occupancy, mean pairwise IoU of the samples
+        (near 1: mode collapse), and how many samples were empty (no mesh is
+        written for those).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -90,6 +92,7 @@ def write_samples(generator: Generator, n: int, out_dir, seed: int = 0, threshol
         "resolution": int(voxels.shape[1]),
         "mean_occupancy": float((voxels > threshold).mean()),
         "n_empty": empty,
+        "mean_pairwise_iou": mean_pairwise_iou(voxels, threshold) if n > 1 else None,
         "samples": str(out_dir / "samples.npz"),
         "grid": str(out_dir / "grid.png"),
         "meshes": meshes,

@@ -30,6 +30,7 @@ from gan3d_tf.discriminator import Discriminator
 from gan3d_tf.epoch_checkpoint import EpochCheckpoint
 from gan3d_tf.gan3d import GAN3D, sample_z
 from gan3d_tf.generator import Generator
+from gan3d_tf.metrics import mean_pairwise_iou
 from gan3d_tf.sample_grid import SampleGrid
 
 N_FIXED_SAMPLES = 16  # shapes in the per-epoch sample grid
@@ -192,6 +193,7 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         "n_empty_skipped": data.n_empty_skipped,
         "resolution": int(data.voxels.shape[1]),
         "mean_occupancy": float(data.voxels.mean()),
+        "mean_pairwise_iou_first64": mean_pairwise_iou(data.voxels) if len(data.voxels) > 1 else None,
     }, indent=2) + "\n")
 
     strategy = strategy or tf.distribute.get_strategy()
