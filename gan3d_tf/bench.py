@@ -4,9 +4,9 @@
     python -m gan3d_tf.bench --presets smoke --steps 3
 
 For each (preset, precision) a fresh subprocess builds the model and measures
-training samples/s (full GAN3D train steps through `fit`, after one warm-up
-step) and generator shapes/s (inference), plus the subprocess's peak resident
-memory. Random occupancy grids stand in for data: speed does not depend on
+training samples/s (full GAN3D train steps through `fit`, from the median step
+time after two warm-up steps) and generator shapes/s (inference, median of
+the timed batches), plus the subprocess's peak resident memory. Random occupancy grids stand in for data: speed does not depend on
 their content.
 """
 
@@ -17,13 +17,31 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
+
 DEFAULT_BATCH = {"smoke": 32, "modelnet32": 32, "paper64": 16}
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Records the wall time of every training batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+        self._start = 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
 
 
 def measure(preset: str, mixed: bool, batch_size: int, steps: int) -> dict:
@@ -39,26 +57,28 @@ def measure(preset: str, mixed: bool, batch_size: int, steps: int) -> dict:
     r = config.model.resolution
     grids = (np.random.default_rng(0).random((batch_size, r, r, r)) < 0.1).astype(np.float32)
     data = tf.data.Dataset.from_tensors(grids).repeat()
-    gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0)  # trace + warm up
-    start = time.perf_counter()
-    gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-    train_s = time.perf_counter() - start
+    gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # trace + warm up
+    timer = StepTimer()
+    gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
+    train_s = statistics.median(timer.seconds)
 
     z = gan.sample_z(batch_size)
     infer = tf.function(lambda z: gan.generator(z, training=False))
     infer(z).numpy()
-    start = time.perf_counter()
+    gen_times = []
     for _ in range(steps):
+        start = time.perf_counter()
         infer(z).numpy()
-    gen_s = time.perf_counter() - start
+        gen_times.append(time.perf_counter() - start)
+    gen_s = statistics.median(gen_times)
     return {
         "preset": preset,
         "resolution": r,
         "precision": gan.generator.dtype_policy.name,
         "batch_size": batch_size,
         "steps": steps,
-        "train_samples_per_s": round(steps * batch_size / train_s, 3),
-        "generator_shapes_per_s": round(steps * batch_size / gen_s, 3),
+        "train_samples_per_s": round(batch_size / train_s, 3),
+        "generator_shapes_per_s": round(batch_size / gen_s, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 

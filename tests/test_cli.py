@@ -76,6 +76,7 @@ def test_sample_command(tmp_path, capsys):
     voxels = np.load(tmp_path / "s" / "samples.npz")["voxels"]
     assert voxels.shape == (5, 16, 16, 16) and voxels.dtype == np.float32
     assert summary["n"] == 5 and summary["meshes"] + summary["n_empty"] == 5
+    assert 0.0 <= summary["mean_pairwise_iou"] <= 1.0
     assert (tmp_path / "s" / "grid.png").stat().st_size > 0
     for path in sorted((tmp_path / "s").glob("*.obj")):
         mesh = trimesh.load(path, force="mesh")
