@@ -57,9 +57,9 @@ class Discriminator(keras.Model):
         self.resolution = resolution
 
     def feature_layer_names(self) -> list[str]:
-        """Names of the hidden activations used as features (the last three)."""
+        """Names of the hidden activations used as features (the last three, or all when fewer)."""
         n = len(self.widths)
-        return [f"lrelu{i + 1}" for i in range(n - N_FEATURE_LAYERS, n)]
+        return [f"lrelu{i + 1}" for i in range(max(n - N_FEATURE_LAYERS, 0), n)]
 
     def get_config(self):
         return {

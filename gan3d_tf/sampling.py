@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan3d_tf.config import Config
+from gan3d_tf.discriminator import Discriminator
 from gan3d_tf.gan3d import sample_z
 from gan3d_tf.generator import Generator
 from gan3d_tf.mesh import voxels_to_mesh
@@ -17,28 +18,42 @@ from gan3d_tf.metrics import mean_pairwise_iou
 from gan3d_tf.render import render_grid, save_png
 
 
-def load_generator(path) -> Generator:
-    """A generator from a `.keras` file or a run directory.
+def load_network(path, part: str = "generator"):
+    """A trained generator or discriminator from a `.keras` file or a run directory.
 
-    A run directory gives its `generator.keras` when training finished, else
-    the generator of its latest checkpoint (built from its `config.json`).
+    A run directory gives its `<part>.keras` when training finished, else
+    the network of its latest checkpoint (built from its `config.json`).
+
+    Args:
+        path: a `.keras` file or a run directory.
+        part: "generator" or "discriminator".
 
     Raises:
         FileNotFoundError: nothing loadable at `path`.
     """
+    if part not in ("generator", "discriminator"):
+        raise ValueError(f"part must be 'generator' or 'discriminator', got {part!r}")
     path = Path(path)
     if path.is_file():
         return keras.saving.load_model(path)
-    if (path / "generator.keras").is_file():
-        return keras.saving.load_model(path / "generator.keras")
+    if (path / f"{part}.keras").is_file():
+        return keras.saving.load_model(path / f"{part}.keras")
     latest = tf.train.latest_checkpoint(str(path / "checkpoints"))
     if latest is None or not (path / "config.json").is_file():
-        raise FileNotFoundError(f"{path}: neither a .keras file nor a run directory with generator.keras "
+        raise FileNotFoundError(f"{path}: neither a .keras file nor a run directory with {part}.keras "
                                 f"or config.json + checkpoints/")
     m = Config.from_json(path / "config.json").model
-    generator = Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, name="generator")
-    tf.train.Checkpoint(generator=generator).restore(latest).expect_partial().assert_existing_objects_matched()
-    return generator
+    if part == "generator":
+        net = Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, name="generator")
+    else:
+        net = Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, name="discriminator")
+    tf.train.Checkpoint(**{part: net}).restore(latest).expect_partial().assert_existing_objects_matched()
+    return net
+
+
+def load_generator(path) -> Generator:
+    """`load_network(path, "generator")`."""
+    return load_network(path, "generator")
 
 
 def generate(generator: Generator, n: int, seed: int = 0, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,70 @@
+"""Discriminator features and the SVM classification path on a small labelled set."""
+
+import json
+
+import numpy as np
+import pytest
+
+import evaluate
+from conftest import tiny_config
+from gan3d_tf import Discriminator, get_preset
+from gan3d_tf import training
+from gan3d_tf.classify import fit_svm, score
+from gan3d_tf.features import extract_features, feature_extractor, feature_size
+
+
+@pytest.mark.parametrize("preset", ["paper64", "modelnet32"])
+def test_feature_size_is_7168(preset):
+    d = Discriminator(get_preset(preset).model.d_widths)
+    assert feature_extractor(d).output_shape == (None, 7168) == (None, feature_size(d))
+
+
+def test_features_are_max_pooled_activations():
+    d = Discriminator((8, 16))  # 16^3: layers 8x8^3 and 16x4^3, each pooled to 2^3
+    x = (np.random.default_rng(0).random((3, 16, 16, 16)) < 0.2).astype(np.float32)
+    f = extract_features(d, x, batch_size=2)
+    assert f.shape == (3, 8 * (8 + 16))
+    import keras
+
+    act = keras.Model(d.input, d.get_layer("lrelu1").output)(x, training=False).numpy()  # [3, 8, 8, 8, 8]
+    pooled = act.reshape(3, 2, 4, 2, 4, 2, 4, 8).max(axis=(2, 4, 6)).reshape(3, -1)
+    np.testing.assert_allclose(f[:, :64], pooled, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"\[N, 16, 16, 16\]"):
+        extract_features(d, x[:, :8])
+
+
+def labelled_boxes(n_per_class, seed):
+    """Two separable classes: tall thin boxes and flat wide boxes."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((2 * n_per_class, 16, 16, 16), np.uint8)
+    for i in range(2 * n_per_class):
+        a, h = (rng.integers(2, 4), rng.integers(10, 16)) if i % 2 == 0 else (rng.integers(8, 14), rng.integers(2, 4))
+        x[i, 8 - a // 2:8 + a // 2 + 1, 8 - a // 2:8 + a // 2 + 1, :h] = 1
+    return x, np.arange(2 * n_per_class) % 2
+
+
+def test_svm_on_features_separates_two_classes():
+    d = Discriminator((8, 16))
+    xtr, ytr = labelled_boxes(20, 0)
+    xte, yte = labelled_boxes(10, 1)
+    model, c, cv = fit_svm(extract_features(d, xtr), ytr)
+    result = score(model, extract_features(d, xte), yte, ("tall", "flat"))
+    assert result["accuracy"] >= 0.9 and cv >= 0.8
+    assert set(result["per_class"]) == {"tall", "flat"} and np.sum(result["confusion"]) == 20
+
+
+def test_classify_command(tmp_path, capsys):
+    xtr, ytr = labelled_boxes(15, 0)
+    xte, yte = labelled_boxes(6, 1)
+    np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xte, y_test=yte, classes=np.array(["tall", "flat"]))
+    training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
+    code = evaluate.main(["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz"),
+                          "--json", str(tmp_path / "out" / "report.json")])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert json.loads(capsys.readouterr().out) == report
+    assert set(report["accuracy"]) == {"gan", "random_d", "raw_voxels"}
+    assert report["n_test"] == 12 and report["classes"] == ["tall", "flat"]
+    assert all(0 <= a <= 1 for a in report["accuracy"].values())
+    assert report["accuracy"]["raw_voxels"] >= 0.9  # raw voxels separate these trivially
+    assert (tmp_path / "out" / "report.png").stat().st_size > 0
