@@ -1,0 +1,399 @@
+"""Converting users' 3D data into the project's voxel `.npz`.
+
+    python -m gan3d_tf.data.prepare SRC OUT.npz --resolution R [--fill solid|surface] [--dilate N] [--workers N] [--format FMT]
+
+OUT holds `X_train`, `X_test` (uint8 [N, R, R, R] in {0, 1}, up axis = array
+axis 2), `y_train`, `y_test` (int64) and `classes` (when known), and is
+written atomically (a temporary file in OUT's directory, then `os.replace`).
+
+SRC formats (detected automatically, `--format` forces one):
+
+- `voxel_npz`: a ModelNet-style voxel `.npz` (`X_train`, ...); grids are
+  resampled by an integer factor with `voxel_npz.resample`.
+- `points`: a point-cloud `.npz` (`train_points` [N, P, 3], `train_labels`,
+  `test_points`, `test_labels`, optional `train_names`/`test_names`,
+  `classes`), z up. Each object is scaled so its largest bounding-box extent
+  spans the grid and centred. `--fill surface` (the default for points) marks
+  the voxels that contain a point, then `--dilate N` binary dilations;
+  `--fill solid` then closes gaps (`CLOSE_ITERATIONS` binary closings) and
+  fills interiors with `scipy.ndimage.binary_fill_holes`.
+- `binvox`, `mesh` (`.off`/`.obj`/`.stl`), `mat` (3D ShapeNets, key
+  `instance`): folders in the ModelNet layout `<class>/{train,test}/<file>`;
+  class names are the sorted class folder names. Binvox files store voxels in
+  x, z, y order (y fastest); they are read with `trimesh.exchange.binvox`
+  (`axis_order="xzy"`), which transposes them to x, y, z, so the file's z
+  (ModelNet's up axis) becomes array axis 2. Meshes (z up) are voxelized with
+  `trimesh` (`mesh.voxelized(pitch)`, `.fill()` for `--fill solid`, the
+  default for meshes). Binvox, `.mat` and mesh grids are then cropped to their
+  occupied bounding box and rescaled so the largest extent spans R, centred
+  (`fit_grid`: a coarse voxel is occupied when any fine voxel in its
+  footprint is; upsampling repeats voxels). So the 3-voxel padding of the
+  30^3 ShapeNets grids is removed, and `.mat` axes are kept as stored.
+
+A file (or point-cloud object) that cannot be read is reported on stderr and
+skipped; the summary (printed as JSON) lists it with the exception name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from tqdm import tqdm
+
+from gan3d_tf.data.voxel_npz import class_names, resample
+
+FORMATS = ("voxel_npz", "points", "binvox", "mesh", "mat")
+FOLDER_EXTENSIONS = {"binvox": (".binvox",), "mesh": (".off", ".obj", ".stl"), "mat": (".mat",)}
+SPLITS = ("train", "test")
+CLOSE_ITERATIONS = 2
+MAX_RESOLUTION = 512
+
+
+def fit_grid(grid: np.ndarray, resolution: int) -> np.ndarray:
+    """Crops a grid to its occupied bounding box and rescales it so the largest
+    extent spans `resolution` voxels, centred on every axis.
+
+    Args:
+        grid: 3-D occupancy array (any shape).
+        resolution: side length of the returned uint8 cube.
+    """
+    occ = np.asarray(grid) > 0
+    out = np.zeros((resolution,) * 3, np.uint8)
+    if not occ.any():
+        return out
+    box = tuple(slice(i.min(), i.max() + 1) for i in np.nonzero(occ))
+    occ = occ[box].astype(np.uint8)
+    scale = resolution / max(occ.shape)
+    dst = []
+    for axis, e in enumerate(occ.shape):
+        n = min(resolution, max(1, int(round(e * scale))))
+        # start of each destination voxel's footprint; reduceat takes the max
+        # over [start_i, start_{i+1}) and repeats a voxel when starts coincide
+        starts = np.floor(np.arange(n) * e / n).astype(np.intp)
+        occ = np.maximum.reduceat(occ, starts, axis=axis)
+        off = (resolution - n) // 2
+        dst.append(slice(off, off + n))
+    out[tuple(dst)] = occ
+    return out
+
+
+def voxelize_points(points: np.ndarray, resolution: int, fill: str = "surface", dilate: int = 0) -> np.ndarray:
+    """Voxelizes one point cloud (z up) into a uint8 cube.
+
+    Args:
+        points: [P, 3] coordinates.
+        resolution: side length R.
+        fill: "surface" (voxels containing points) or "solid" (then closed
+            and interior-filled).
+        dilate: binary dilations applied after marking the points.
+    """
+    p = np.asarray(points, np.float64)
+    if p.ndim != 2 or p.shape[1] != 3 or len(p) == 0:
+        raise ValueError(f"points must have shape [P, 3] with P > 0, got {p.shape}")
+    if not np.isfinite(p).all():
+        raise ValueError("points contain NaN or inf")
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    extent = max(float((hi - lo).max()), 1e-12)
+    idx = np.floor(((p - (lo + hi) / 2) / extent + 0.5) * resolution).astype(np.intp)
+    idx = np.clip(idx, 0, resolution - 1)
+    grid = np.zeros((resolution,) * 3, bool)
+    grid[idx[:, 0], idx[:, 1], idx[:, 2]] = True
+    return _finish(grid, fill, dilate)
+
+
+def _finish(grid: np.ndarray, fill: str, dilate: int) -> np.ndarray:
+    """Dilates `dilate` times, and for "solid" closes and fills holes (padded
+    so the border does not erode)."""
+    if dilate:
+        grid = ndimage.binary_dilation(grid, iterations=dilate)
+    if fill == "solid":
+        k = CLOSE_ITERATIONS
+        padded = np.pad(grid, k)
+        padded = ndimage.binary_fill_holes(ndimage.binary_closing(padded, iterations=k))
+        grid = padded[k:-k, k:-k, k:-k] | grid
+    return grid.astype(np.uint8)
+
+
+def read_binvox(path) -> np.ndarray:
+    """Reads a `.binvox` file into a bool array in x, y, z (z up) order.
+
+    Args:
+        path: the `.binvox` file (data stored x, z, y as binvox does).
+    """
+    from trimesh.exchange.binvox import load_binvox
+
+    with open(path, "rb") as f:
+        return np.asarray(load_binvox(f, axis_order="xzy").matrix, bool)
+
+
+def read_mat(path) -> np.ndarray:
+    """Reads a 3D ShapeNets `.mat` grid (MATLAB key `instance`).
+
+    Args:
+        path: the `.mat` file.
+    """
+    from scipy.io import loadmat
+
+    grid = loadmat(path)["instance"]
+    if grid.ndim != 3:
+        raise ValueError(f"'instance' must be 3-D, got shape {grid.shape}")
+    return grid
+
+
+def voxelize_mesh(path, resolution: int, fill: str = "solid", dilate: int = 0) -> np.ndarray:
+    """Loads a mesh with trimesh and voxelizes it (z up kept).
+
+    Args:
+        path: an `.off`, `.obj` or `.stl` file.
+        resolution: side length R.
+        fill: "solid" (trimesh `VoxelGrid.fill()`) or "surface".
+        dilate: binary dilations of the rescaled grid.
+    """
+    import trimesh
+
+    mesh = trimesh.load(str(path), force="mesh")
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+        raise ValueError("no triangles in the file")
+    extent = float(mesh.extents.max())
+    if not np.isfinite(extent) or extent <= 0:
+        raise ValueError(f"degenerate mesh extent {extent}")
+    vox = mesh.voxelized(pitch=extent / (resolution - 1))
+    if fill == "solid":
+        vox = vox.fill()
+    return _finish(fit_grid(vox.matrix, resolution).astype(bool), "surface", dilate)
+
+
+def _convert_one(job):
+    """Worker: (kind, payload, name, resolution, fill, dilate) -> (grid | None, error | None)."""
+    kind, payload, name, resolution, fill, dilate = job
+    try:
+        if kind == "points":
+            grid = voxelize_points(payload, resolution, fill, dilate)
+        elif kind == "mesh":
+            grid = voxelize_mesh(payload, resolution, fill, dilate)
+        else:
+            grid = fit_grid(read_binvox(payload) if kind == "binvox" else read_mat(payload), resolution)
+        if not grid.any():
+            raise ValueError("empty grid")
+    except Exception as e:  # per-file: reported by name with the exception type, then skipped
+        return None, f"{type(e).__name__}: {e}"
+    return grid, None
+
+
+def detect_format(src) -> str:
+    """The format of SRC (one of FORMATS).
+
+    Args:
+        src: a `.npz` file or a ModelNet-layout folder.
+
+    Raises:
+        FileNotFoundError: SRC is missing, or a folder without data files.
+        ValueError: an unreadable `.npz`, unknown keys, or mixed file kinds.
+    """
+    src = Path(src)
+    if not src.exists():
+        raise FileNotFoundError(f"source not found: {src}")
+    if src.is_file():
+        if src.suffix.lower() != ".npz":
+            raise ValueError(f"{src}: unknown format; expected a .npz file or a <class>/{{train,test}}/ folder")
+        with np.load(src, allow_pickle=False) as data:
+            keys = set(data.files)
+        if "X_train" in keys:
+            return "voxel_npz"
+        if "train_points" in keys:
+            return "points"
+        raise ValueError(f"{src}: unknown .npz keys {sorted(keys)}; expected X_train... or train_points...")
+    found = {k for k, exts in FOLDER_EXTENSIONS.items() for f in src.glob("*/*/*")
+             if f.parent.name in SPLITS and f.suffix.lower() in exts}
+    if not found:
+        raise FileNotFoundError(f"{src}: no .binvox/.off/.obj/.stl/.mat files in <class>/{{train,test}}/")
+    if len(found) > 1:
+        raise ValueError(f"{src}: mixed file kinds {sorted(found)}; choose one with --format")
+    return found.pop()
+
+
+def _folder_jobs(src: Path, fmt: str):
+    """(classes, {split: [(path, label)]}) of a ModelNet-layout folder."""
+    classes = sorted(d.name for d in src.iterdir() if d.is_dir() and any((d / s).is_dir() for s in SPLITS))
+    files = {s: [(f, label) for label, c in enumerate(classes) for f in sorted((src / c / s).glob("*"))
+                 if f.is_file() and f.suffix.lower() in FOLDER_EXTENSIONS[fmt]] for s in SPLITS}
+    if not any(files.values()):
+        raise FileNotFoundError(f"{src}: no {'/'.join(FOLDER_EXTENSIONS[fmt])} files in <class>/{{train,test}}/")
+    return classes, files
+
+
+def _points_jobs(src: Path):
+    """(classes, {split: [(points, label, name)]}) of a point-cloud `.npz`."""
+    with np.load(src, allow_pickle=False) as data:
+        missing = [f"{s}_{k}" for s in SPLITS for k in ("points", "labels") if f"{s}_{k}" not in data.files]
+        if missing:
+            raise ValueError(f"{src}: missing key(s) {missing}")
+        out = {}
+        for s in SPLITS:
+            pts, labels = data[f"{s}_points"], data[f"{s}_labels"].astype(np.int64)
+            if pts.ndim != 3 or pts.shape[2] != 3 or labels.shape != (len(pts),):
+                raise ValueError(f"{src}: {s}_points must be [N, P, 3] with {s}_labels [N], got "
+                                 f"{pts.shape} and {labels.shape}")
+            names = data[f"{s}_names"] if f"{s}_names" in data.files else [f"{s}_{i}" for i in range(len(pts))]
+            out[s] = [(pts[i], labels[i], str(names[i])) for i in range(len(pts))]
+        if "classes" in data.files:
+            classes = [str(c) for c in data["classes"]]
+        else:
+            classes = [f"class_{i}" for i in range(max([int(l) for v in out.values() for _, l, _ in v] + [-1]) + 1)]
+    if not any(out.values()):
+        raise ValueError(f"{src}: no point clouds")
+    return classes, out
+
+
+def _run(jobs, workers: int, desc: str, progress: bool):
+    """Runs `_convert_one` over jobs in order, on `workers` processes (1 = in this process)."""
+    bar = dict(total=len(jobs), desc=desc, file=sys.stderr, disable=not progress)
+    if workers == 1 or len(jobs) < 2:
+        return list(tqdm(map(_convert_one, jobs), **bar))
+    chunk = max(1, min(64, len(jobs) // (4 * workers)))
+    with ProcessPoolExecutor(max_workers=workers) as ex:
+        return list(tqdm(ex.map(_convert_one, jobs, chunksize=chunk), **bar))
+
+
+def _write_atomic(out: Path, arrays: dict) -> None:
+    """Writes arrays to a temporary `.npz` beside OUT, then renames it to OUT."""
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, out)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0, workers: int | None = None,
+            fmt: str | None = None, progress: bool = True) -> dict:
+    """Converts SRC into the project's voxel `.npz` at OUT; returns the summary.
+
+    Args:
+        src: a voxel `.npz`, a point-cloud `.npz`, or a ModelNet-layout folder
+            of `.binvox`, `.off`/`.obj`/`.stl` or `.mat` files.
+        out: the `.npz` to write (atomically).
+        resolution: side length R of the output grids.
+        fill: "surface" or "solid" for points and meshes (defaults: points
+            "surface", meshes "solid"); not allowed for grid formats.
+        dilate: binary dilations for points and meshes.
+        workers: processes for per-object formats (default os.cpu_count()).
+        fmt: force a format (one of FORMATS) instead of detecting it.
+        progress: show a tqdm progress bar on stderr.
+
+    Returns:
+        dict with format, resolution, fill, dilate, classes, n_train, n_test,
+        n_skipped, skipped ([{"file", "split", "reason"}]) and out.
+
+    Raises:
+        FileNotFoundError: SRC, OUT's directory, or any data files missing.
+        ValueError: bad resolution/options, unknown format, unreadable
+            source, or nothing converted (OUT is then not written).
+    """
+    src, out = Path(src), Path(out)
+    if not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= MAX_RESOLUTION:
+        raise ValueError(f"resolution must be an integer in 2..{MAX_RESOLUTION}, got {resolution!r}")
+    if fill not in (None, "surface", "solid"):
+        raise ValueError(f"fill must be 'surface' or 'solid', got {fill!r}")
+    if dilate < 0:
+        raise ValueError(f"dilate must be >= 0, got {dilate}")
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {list(FORMATS)}")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"output directory not found: {out.parent}")
+    if not src.exists():
+        raise FileNotFoundError(f"source not found: {src}")
+    fmt = fmt or detect_format(src)
+    if fmt in ("voxel_npz", "binvox", "mat") and (fill is not None or dilate):
+        raise ValueError(f"--fill/--dilate apply to points and meshes only, not to format {fmt!r}")
+    fill = fill or {"points": "surface", "mesh": "solid"}.get(fmt)
+
+    arrays, skipped, classes = {}, [], None
+    if fmt == "voxel_npz":
+        with np.load(src, allow_pickle=False) as data:
+            if "X_train" not in data.files or "y_train" not in data.files:
+                raise ValueError(f"{src}: a voxel .npz needs X_train and y_train; found {sorted(data.files)}")
+            classes = list(class_names(data)) if "classes" in data.files else None
+            for s in SPLITS:
+                if f"X_{s}" not in data.files:
+                    continue
+                x = data[f"X_{s}"]
+                if f"y_{s}" not in data.files:
+                    raise ValueError(f"{src}: X_{s} without y_{s}")
+                if x.ndim != 4 or not x.shape[1] == x.shape[2] == x.shape[3]:
+                    raise ValueError(f"{src}: X_{s} must be [N, R, R, R], got {x.shape}")
+                r = x.shape[1]
+                if resolution % r and r % resolution:
+                    raise ValueError(f"{src}: cannot resample {r}^3 to {resolution}^3 (needs an integer factor)")
+                arrays[f"X_{s}"] = resample((x > 0.5).astype(np.uint8), resolution)
+                arrays[f"y_{s}"] = data[f"y_{s}"].astype(np.int64)
+    else:
+        if fmt == "points":
+            classes, items = _points_jobs(src)
+            jobs = {s: [("points", p, n, resolution, fill, dilate) for p, _, n in items[s]] for s in SPLITS}
+            labels = {s: [l for _, l, _ in items[s]] for s in SPLITS}
+        else:
+            classes, files = _folder_jobs(src, fmt)
+            jobs = {s: [(fmt, str(f), str(f), resolution, fill, dilate) for f, _ in files[s]] for s in SPLITS}
+            labels = {s: [l for _, l in files[s]] for s in SPLITS}
+        for s in SPLITS:
+            grids, ys = [], []
+            for job, y, (grid, err) in zip(jobs[s], labels[s], _run(jobs[s], workers, s, progress)):
+                if err is not None:
+                    print(f"prepare: skipped {job[2]}: {err}", file=sys.stderr)
+                    skipped.append({"file": job[2], "split": s, "reason": err})
+                else:
+                    grids.append(grid)
+                    ys.append(y)
+            arrays[f"X_{s}"] = np.stack(grids) if grids else np.zeros((0,) + (resolution,) * 3, np.uint8)
+            arrays[f"y_{s}"] = np.asarray(ys, np.int64)
+    counts = {f"n_{s}": int(len(arrays[f"y_{s}"])) if f"y_{s}" in arrays else 0 for s in SPLITS}
+    if not sum(counts.values()):
+        raise ValueError(f"{src}: nothing converted ({len(skipped)} skipped); {out} not written")
+    if classes is not None:
+        arrays["classes"] = np.asarray(classes, dtype=str)
+    _write_atomic(out, arrays)
+    summary = {"format": fmt, "resolution": int(resolution), "fill": fill, "dilate": int(dilate),
+               "classes": classes, **counts, "n_skipped": len(skipped), "skipped": skipped, "out": str(out)}
+    return summary
+
+
+def main(argv=None) -> dict:
+    """Command-line entry point; prints the summary as JSON.
+
+    Args:
+        argv: arguments (default sys.argv[1:]).
+    """
+    ap = argparse.ArgumentParser(prog="prepare", description="Convert 3D data into the project's voxel .npz.")
+    ap.add_argument("src", help="voxel .npz, point-cloud .npz, or <class>/{train,test}/ folder")
+    ap.add_argument("out", help="output .npz")
+    ap.add_argument("--resolution", type=int, required=True)
+    ap.add_argument("--fill", choices=("surface", "solid"), default=None,
+                    help="points/meshes only (default: points surface, meshes solid)")
+    ap.add_argument("--dilate", type=int, default=0, help="binary dilations (points/meshes)")
+    ap.add_argument("--workers", type=int, default=None, help="processes (default os.cpu_count())")
+    ap.add_argument("--format", choices=FORMATS, default=None, help="force the source format")
+    args = ap.parse_args(argv)
+    try:
+        summary = prepare(args.src, args.out, args.resolution, args.fill, args.dilate, args.workers, args.format)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        ap.error(str(e))
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
