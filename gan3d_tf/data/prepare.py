@@ -270,9 +270,9 @@ def _write_atomic(out: Path, arrays: dict) -> None:
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
         os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    finally:  # on failure the temporary file goes and OUT is left as it was
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0, workers: int | None = None,
