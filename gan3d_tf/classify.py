@@ -35,6 +35,7 @@ def fit_svm(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0, c_grid=
         make_pipeline(StandardScaler(), LinearSVC(dual=True, max_iter=5000, random_state=seed)),
         {"linearsvc__C": list(c_grid)},
         cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+        n_jobs=-1,  # liblinear is single-threaded: one CV fit per core
     )
     search.fit(x, y)
     return search.best_estimator_, float(search.best_params_["linearsvc__C"]), float(search.best_score_)
