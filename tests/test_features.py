@@ -47,7 +47,7 @@ def test_svm_on_features_separates_two_classes():
     d = Discriminator((8, 16))
     xtr, ytr = labelled_boxes(20, 0)
     xte, yte = labelled_boxes(10, 1)
-    model, c, cv = fit_svm(extract_features(d, xtr), ytr)
+    model, alpha, cv = fit_svm(extract_features(d, xtr), ytr)
     result = score(model, extract_features(d, xte), yte, ("tall", "flat"))
     assert result["accuracy"] >= 0.9 and cv >= 0.8
     assert set(result["per_class"]) == {"tall", "flat"} and np.sum(result["confusion"]) == 20
