@@ -60,8 +60,9 @@ def apply_gradients_if(optimizer, condition, grads, variables) -> tf.Tensor:
 class GAN3D(keras.Model):
     """3D-GAN (Wu et al. 2016) trained with `fit()`.
 
-    Each step draws z from the generator's prior, generates a batch, scores real and generated shapes
-    with one discriminator pass, and computes both losses from logits:
+    Each step draws z from the generator's prior, generates a batch, scores
+    real and generated shapes with one discriminator pass, and computes both
+    losses from logits:
     D minimises BCE(real, 1) + BCE(fake, 0); G minimises BCE(fake, 1) (the
     non-saturating loss). G is updated every step; D only when its accuracy
     on the batch (real and fake together, summed over replicas) is at most
@@ -88,8 +89,6 @@ class GAN3D(keras.Model):
         self.discriminator = discriminator
         self.d_acc_threshold = float(d_acc_threshold)
         self.seed = int(seed)
-        self.z_dim = generator.z_dim
-        self.resolution = generator.resolution
         self.z_rng = tf.random.Generator.from_seed(self.seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -131,7 +130,7 @@ class GAN3D(keras.Model):
 
     def sample_z(self, batch_size) -> tf.Tensor:
         """Draws a latent batch from the model's own (checkpointed) sampler."""
-        return sample_z(self.z_rng, batch_size, self.z_dim, self.generator.z_distribution)
+        return sample_z(self.z_rng, batch_size, self.generator.z_dim, self.generator.z_distribution)
 
     def train_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # labels, if any, are not used

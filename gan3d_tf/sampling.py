@@ -10,12 +10,12 @@ import numpy as np
 import tensorflow as tf
 
 from gan3d_tf.config import Config
-from gan3d_tf.discriminator import Discriminator
 from gan3d_tf.gan3d import sample_z
 from gan3d_tf.generator import Generator
 from gan3d_tf.mesh import voxels_to_mesh
 from gan3d_tf.metrics import mean_pairwise_iou
 from gan3d_tf.render import render_grid, save_png
+from gan3d_tf.training import build_discriminator, build_generator
 
 
 def load_network(path, part: str = "generator"):
@@ -43,10 +43,7 @@ def load_network(path, part: str = "generator"):
         raise FileNotFoundError(f"{path}: neither a .keras file nor a run directory with {part}.keras "
                                 f"or config.json + checkpoints/")
     m = Config.from_json(path / "config.json").model
-    if part == "generator":
-        net = Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, name="generator")
-    else:
-        net = Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, name="discriminator")
+    net = build_generator(m) if part == "generator" else build_discriminator(m)
     tf.train.Checkpoint(**{part: net}).restore(latest).expect_partial().assert_existing_objects_matched()
     return net
 

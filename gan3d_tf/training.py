@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan3d_tf.config import Config
+from gan3d_tf.config import Config, ModelConfig
 from gan3d_tf.data import procedural
 from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset
 from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz
@@ -81,13 +81,23 @@ def load_training_data(config: Config) -> VoxelSet:
     return VoxelSet(np.concatenate(per_class), labels, tuple(categories), 0, "builtin-procedural")
 
 
+def build_generator(m: ModelConfig, dtype=None) -> Generator:
+    """The generator described by a `ModelConfig`."""
+    return Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=dtype, name="generator")
+
+
+def build_discriminator(m: ModelConfig, dtype=None) -> Discriminator:
+    """The discriminator described by a `ModelConfig`."""
+    return Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, dtype=dtype, name="discriminator")
+
+
 def build_gan(config: Config) -> GAN3D:
     """A compiled `GAN3D` for `config`; call inside `strategy.scope()`."""
     m, t = config.model, config.train
     policy = dtype_policy(t.mixed_precision)
     gan = GAN3D(
-        Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=policy, name="generator"),
-        Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, dtype=policy, name="discriminator"),
+        build_generator(m, policy),
+        build_discriminator(m, policy),
         d_acc_threshold=t.d_acc_threshold,
         seed=config.seed,
     )
