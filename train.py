@@ -27,6 +27,8 @@ OVERRIDES = {
     "builtin_size": "data.builtin_size",
     "epochs": "train.epochs",
     "batch_size": "train.batch_size",
+    "g_lr": "train.g_learning_rate",
+    "d_lr": "train.d_learning_rate",
     "seed": "seed",
     "mixed_precision": "train.mixed_precision",
 }
@@ -40,6 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--preset", choices=sorted(PRESETS), help="model/optimiser preset (default: paper64)")
     p.add_argument("--epochs", type=int, help="total epochs to reach (a resumed run continues up to this)")
     p.add_argument("--batch-size", type=int, help="global batch size (split across replicas)")
+    p.add_argument("--g-lr", type=float, help="Adam step size of G (default: the preset's; paper 0.0025)")
+    p.add_argument("--d-lr", type=float, help="Adam step size of D (default: the preset's; paper 1e-5)")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
     p.add_argument("--seed", type=int, help="seed of weights, z, data order and built-in shapes (default: 0)")

@@ -52,6 +52,15 @@ def test_bad_numbers(tmp_path, capsys, flag, value):
     assert code == 2 and flag.lstrip("-").replace("-", "_") in err
 
 
+def test_learning_rate_flags_set_the_config(tmp_path, capsys):
+    import train
+
+    config, _ = train.resolve_config(train.parse_args(["--preset", "smoke", "--g-lr", "0.001", "--d-lr", "2e-4"]))
+    assert (config.train.g_learning_rate, config.train.d_learning_rate) == (0.001, 2e-4)
+    code, err = run_train(["--d-lr", "0", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "d_learning_rate must be > 0" in err
+
+
 def test_bad_preset_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as e:
         train.main(["--preset", "huge"])
