@@ -2,6 +2,7 @@
 
     python evaluate.py sample RUN_DIR --n 16 --out samples/   # RUN_DIR or a generator .keras file
     python evaluate.py classify --model RUN_DIR --data ../shared/data/modelnet10_vox32.npz --json mn10.json
+    python evaluate.py export RUN_DIR --classifier-data ../shared/data/modelnet10_vox32.npz --out saved_models
 
 `sample` writes samples.npz (key `voxels`: occupancy probabilities
 [n, R, R, R]; key `z`), grid.png (rendered shapes), sample_NNN.obj (marching
@@ -11,6 +12,12 @@ cubes at the threshold) and summary.json.
 discriminator's features and reports test accuracy next to two baselines
 (random discriminator, raw voxels), per-class accuracy, and a confusion-matrix
 PNG beside the JSON.
+
+`export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
+with --classifier-data, gan3d_classifier) as saved_models/<name>/<version>/,
+float32 generator.keras / discriminator.keras under saved_models/keras/<version>/,
+and saved_models/models.config; see gan3d_tf/export.py and the README's Deploy
+section for the signatures.
 """
 
 from __future__ import annotations
@@ -37,7 +44,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     c.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
     c.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, the confusion matrix)")
     c.add_argument("--seed", type=int, default=0, help="seed of the random-D baseline and CV folds (default 0)")
+    e = sub.add_parser("export", help="SavedModels for TF Serving and .keras files from a run directory")
+    e.add_argument("model", metavar="RUN_DIR", help="run directory written by train.py")
+    e.add_argument("--classifier-data", metavar="FILE.npz",
+                   help="labelled voxel .npz whose train split fits the gan3d_classifier SVM (omit: no classifier)")
+    e.add_argument("--out", default="saved_models", help="TF Serving base directory (default saved_models)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the SVM's CV folds and SGD (default 0)")
     args = p.parse_args(argv)
+    if args.command == "export":
+        if not os.path.isfile(os.path.join(args.model, "config.json")):
+            p.error(f"not a run directory (no config.json): {args.model}")
+        if args.classifier_data is not None and not os.path.isfile(args.classifier_data):
+            p.error(f"--classifier-data not found: {args.classifier_data}")
     if args.command == "classify":
         for flag in ("model", "data"):
             if not os.path.exists(getattr(args, flag)):
@@ -58,6 +76,16 @@ def main(argv=None) -> int:
 
     if args.command == "classify":
         return classify(args)
+    if args.command == "export":
+        from gan3d_tf.export import export_run
+
+        try:
+            result = export_run(args.model, args.out, args.classifier_data, args.seed)
+        except (FileNotFoundError, ValueError, FileExistsError) as e:
+            print(f"evaluate.py: error: {e}", file=sys.stderr)
+            return 2
+        print(json.dumps(result, indent=2))
+        return 0
     if args.command == "sample":
         try:
             generator = sampling.load_generator(args.model)

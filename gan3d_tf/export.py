@@ -1,0 +1,314 @@
+"""SavedModel exports for TF Serving, and portable `.keras` files.
+
+Layout written under `out` (default `saved_models/`), TF Serving's
+`<model_name>/<version>/`:
+
+    gan3d_generator/<v>/    serving_default: z float32 [batch, z_dim] -> voxels float32 [batch, R, R, R]
+                            sample: batch_size int32 [], seed int64 [] -> voxels, z
+    gan3d_features/<v>/     serving_default: voxels float32 [batch, R, R, R] -> features float32 [batch, F]
+    gan3d_classifier/<v>/   serving_default: voxels -> probabilities [batch, C], scores [batch, C],
+                            class_id int64 [batch], class_name string [batch]
+    keras/<v>/              generator.keras, discriminator.keras (float32, `import gan3d_tf` to load)
+    models.config           TF Serving model config listing every servable under `out`
+
+Each version directory holds `assets.extra/metadata.json` (resolution, z
+prior, classes, training data, git revision, metrics). One export call uses
+one version number for all its servables, one more than the highest already
+under `out`, so servables of the same version come from the same run; an
+existing version is never overwritten. Each servable is written to a hidden
+temporary directory and renamed into place, so TF Serving, which polls the
+base path, never sees a partial version.
+
+The classifier folds the standardised linear SVM into one dense layer:
+scores = ((f - mean) / scale) @ coef.T + intercept = f @ W + b. Its
+`probabilities` are softmax(scores * temperature), with the temperature fitted
+on the training split by log-loss (an SVM has no probabilities of its own);
+`class_id` is the SVM's own decision, argmax of the scores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan3d_tf.discriminator import Discriminator
+from gan3d_tf.features import feature_extractor, feature_size
+from gan3d_tf.generator import Generator
+from gan3d_tf.linear_head import LinearHead
+
+GENERATOR = "gan3d_generator"
+FEATURES = "gan3d_features"
+CLASSIFIER = "gan3d_classifier"
+KERAS_DIR = "keras"
+SERVABLES = (GENERATOR, FEATURES, CLASSIFIER)
+METADATA = os.path.join("assets.extra", "metadata.json")
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The same network with float32 compute (a mixed-precision model's weights are float32 already)."""
+    config = dict(model.get_config(), dtype=None)
+    copy = type(model).from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def next_version(out: str | os.PathLike) -> int:
+    """One more than the highest integer version of any servable under `out` (1 for none)."""
+    out = Path(out)
+    versions = [int(p.name) for name in (*SERVABLES, KERAS_DIR) if (out / name).is_dir()
+                for p in (out / name).iterdir() if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def git_revision() -> str | None:
+    """The commit of this package's checkout (with "+dirty" for local changes), None outside git."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _stage(write, out: Path, name: str, version: int, metadata: dict) -> tuple[Path, Path]:
+    """Writes one servable version into a hidden temporary sibling; returns (temporary, final) paths."""
+    final = out / name / str(version)
+    if final.exists():
+        raise FileExistsError(f"{final} exists; versions are never overwritten")
+    tmp = out / name / f".tmp-{version}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    write(tmp)
+    (tmp / "assets.extra").mkdir(exist_ok=True)
+    (tmp / METADATA).write_text(json.dumps(dict(metadata, model_name=name, version=version), indent=2) + "\n")
+    return tmp, final
+
+
+def generator_archive(generator: Generator) -> keras.export.ExportArchive:
+    """`serving_default` (z -> voxels) and `sample` (batch_size, seed -> voxels, z)."""
+    g = float32_copy(generator)
+    z_dim, r = g.z_dim, g.resolution
+    archive = keras.export.ExportArchive()
+    archive.track(g)
+
+    def decode(z):
+        return {"voxels": tf.reshape(tf.cast(g(z, training=False), tf.float32), [-1, r, r, r])}
+
+    def sample(batch_size, seed):
+        shape = tf.stack([batch_size, z_dim])
+        pair = tf.stack([seed, tf.constant(0, tf.int64)])
+        if g.z_distribution == "uniform":
+            z = tf.random.stateless_uniform(shape, pair, 0.0, 1.0, dtype=tf.float32)
+        else:
+            z = tf.random.stateless_normal(shape, pair, dtype=tf.float32)
+        return dict(decode(z), z=z)
+
+    archive.add_endpoint("serving_default", decode, [tf.TensorSpec([None, z_dim], tf.float32, name="z")])
+    archive.add_endpoint("sample", sample, [tf.TensorSpec([], tf.int32, name="batch_size"),
+                                            tf.TensorSpec([], tf.int64, name="seed")])
+    return archive
+
+
+def features_archive(discriminator: Discriminator) -> keras.export.ExportArchive:
+    """`serving_default`: voxels [batch, R, R, R] -> features [batch, F]."""
+    extractor = feature_extractor(float32_copy(discriminator))
+    r = discriminator.resolution
+    archive = keras.export.ExportArchive()
+    archive.track(extractor)
+    archive.add_endpoint(
+        "serving_default", lambda voxels: {"features": extractor(voxels, training=False)},
+        [tf.TensorSpec([None, r, r, r], tf.float32, name="voxels")])
+    return archive
+
+
+def fold_svm(pipeline) -> tuple[np.ndarray, np.ndarray]:
+    """(W [F, C], b [C]) with f @ W + b equal to the pipeline's `decision_function` (scaler + linear SVM).
+
+    A two-class SVM has one score s; it is returned as the columns (-s, s) so
+    that argmax picks the same class as the SVM.
+    """
+    scaler, svm = pipeline[0], pipeline[-1]
+    coef, intercept = np.asarray(svm.coef_, np.float64), np.asarray(svm.intercept_, np.float64)
+    mean = np.zeros(coef.shape[1]) if scaler.mean_ is None else scaler.mean_
+    scale = np.ones(coef.shape[1]) if scaler.scale_ is None else scaler.scale_
+    w = (coef / scale).T
+    b = intercept - mean / scale @ coef.T
+    if w.shape[1] == 1:
+        w, b = np.concatenate([-w, w], 1), np.concatenate([-b, b])
+    return w.astype(np.float32), b.astype(np.float32)
+
+
+def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The t > 0 minimising the log-loss of softmax(t * scores) on (scores, labels)."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    scores = np.asarray(scores, np.float64)
+
+    def nll(log_t):
+        return -log_softmax(np.exp(log_t) * scores, axis=1)[np.arange(len(labels)), labels].mean()
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-8, 8), method="bounded").x))
+
+
+def classifier_archive(discriminator: Discriminator, pipeline, classes, temperature: float):
+    """`serving_default`: voxels -> probabilities, scores, class_id, class_name."""
+    extractor = feature_extractor(float32_copy(discriminator))
+    w, b = fold_svm(pipeline)
+    if w.shape != (feature_size(discriminator), len(classes)):
+        raise ValueError(f"SVM weights {w.shape} do not match {feature_size(discriminator)} features "
+                         f"x {len(classes)} classes")
+    head = LinearHead(w.shape[0], classes, temperature, name="svm")
+    head.set_weights([w, b])
+    r = discriminator.resolution
+    archive = keras.export.ExportArchive()
+    archive.track(extractor)
+    archive.track(head)
+    archive.add_endpoint(
+        "serving_default", lambda voxels: head(extractor(voxels, training=False)),
+        [tf.TensorSpec([None, r, r, r], tf.float32, name="voxels")])
+    return archive
+
+
+def write_models_config(out: str | os.PathLike, base: str = "/models") -> Path:
+    """TF Serving's `--model_config_file` for every servable under `out` (mounted at `base`)."""
+    out = Path(out)
+    entries = "".join(
+        f"  config {{\n    name: '{name}'\n    base_path: '{base}/{name}'\n    model_platform: 'tensorflow'\n  }}\n"
+        for name in SERVABLES if (out / name).is_dir())
+    path = out / "models.config"
+    tmp = path.with_suffix(".config.tmp")
+    tmp.write_text("model_config_list {\n" + entries + "}\n")
+    os.replace(tmp, path)
+    return path
+
+
+def export(generator: Generator, discriminator: Discriminator, out="saved_models", *, classifier=None,
+           metadata: dict | None = None, version: int | None = None) -> dict:
+    """Writes the servables and `.keras` files of one trained model as version `version`.
+
+    Args:
+        generator: the trained generator.
+        discriminator: the trained discriminator (same resolution).
+        out: the TF Serving base directory.
+        classifier: None (no `gan3d_classifier`), or a dict with keys
+            `pipeline` (fitted scaler + linear SVM on this D's features),
+            `classes`, `temperature` and optional `metrics`.
+        metadata: extra fields for every servable's metadata (training data, metrics).
+        version: the version to write (default: `next_version(out)`).
+
+    Returns:
+        {"version": v, "paths": {servable: directory}, "models_config": path}.
+    """
+    if generator.resolution != discriminator.resolution:
+        raise ValueError(f"generator resolution {generator.resolution} != discriminator {discriminator.resolution}")
+    out = Path(out)
+    version = next_version(out) if version is None else int(version)
+    common = {
+        "resolution": generator.resolution,
+        "z_dim": generator.z_dim,
+        "z_distribution": generator.z_distribution,
+        "git_revision": git_revision(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        **(metadata or {}),
+    }
+    writers = {
+        GENERATOR: (lambda p: generator_archive(generator).write_out(str(p), verbose=False), common),
+        FEATURES: (lambda p: features_archive(discriminator).write_out(str(p), verbose=False),
+                   dict(common, feature_size=feature_size(discriminator))),
+    }
+    if classifier is not None:
+        writers[CLASSIFIER] = (
+            lambda p: classifier_archive(discriminator, classifier["pipeline"], classifier["classes"],
+                                         classifier["temperature"]).write_out(str(p), verbose=False),
+            dict(common, classes=list(classifier["classes"]), temperature=classifier["temperature"],
+                 feature_size=feature_size(discriminator), metrics=classifier.get("metrics", {})))
+
+    def save_keras(p):
+        p.mkdir(parents=True)
+        float32_copy(generator).save(p / "generator.keras")
+        float32_copy(discriminator).save(p / "discriminator.keras")
+
+    writers[KERAS_DIR] = (save_keras, common)
+    staged = {}
+    try:  # stage everything first: a failure leaves no partial version behind
+        for name, (write, meta) in writers.items():
+            staged[name] = _stage(write, out, name, version, meta)
+        for tmp, final in staged.values():
+            os.rename(tmp, final)
+    finally:
+        for tmp, _ in staged.values():
+            shutil.rmtree(tmp, ignore_errors=True)
+        for name in writers:
+            for leftover in (out / name).glob(f".tmp-{version}-{os.getpid()}"):
+                shutil.rmtree(leftover, ignore_errors=True)
+    paths = {name: final for name, (_, final) in staged.items()}
+    return {"version": version, "paths": {k: str(v) for k, v in paths.items()},
+            "models_config": str(write_models_config(out))}
+
+
+def fit_classifier(discriminator: Discriminator, data_path, seed: int = 0) -> dict:
+    """The linear SVM of `evaluate.py classify` on this D's features, ready for `export(classifier=…)`.
+
+    Fits on the train split of `data_path` (regularisation by CV on train),
+    fits the softmax temperature on train, and measures test accuracy when the
+    file has a test split.
+    """
+    from gan3d_tf.classify import fit_svm
+    from gan3d_tf.data.voxel_npz import load_voxel_npz
+    from gan3d_tf.features import extract_features
+
+    r = discriminator.resolution
+    train = load_voxel_npz(data_path, "all", "train", resolution=r)
+    x = extract_features(discriminator, train.voxels)
+    pipeline, alpha, cv = fit_svm(x, train.labels, seed=seed)
+    temperature = fit_temperature(pipeline.decision_function(x) if len(train.classes) > 2
+                                  else np.stack([-pipeline.decision_function(x), pipeline.decision_function(x)], 1),
+                                  train.labels)
+    metrics = {"data": str(data_path), "n_train": len(train.voxels), "alpha": alpha, "cv_accuracy": cv}
+    try:
+        test = load_voxel_npz(data_path, "all", "test", resolution=r, skip_empty=False)
+    except ValueError:
+        test = None  # no test split in this file
+    if test is not None:
+        pred = pipeline.predict(extract_features(discriminator, test.voxels))
+        metrics.update(n_test=len(test.voxels), test_accuracy=float((pred == test.labels).mean()))
+    return {"pipeline": pipeline, "classes": list(train.classes), "temperature": temperature, "metrics": metrics}
+
+
+def export_run(run_dir, out="saved_models", classifier_data=None, seed: int = 0) -> dict:
+    """`export` for a `train.py` run directory (its `.keras` files, else its latest checkpoint).
+
+    Args:
+        run_dir: the run directory.
+        out: the TF Serving base directory.
+        classifier_data: labelled voxel `.npz` for the `gan3d_classifier`
+            servable; None skips that servable.
+        seed: seed of the SVM's cross-validation and SGD.
+    """
+    from gan3d_tf.sampling import load_network
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{run_dir}: not a run directory (no config.json)")
+    generator = load_network(run_dir, "generator")
+    discriminator = load_network(run_dir, "discriminator")
+    metadata = {"run_dir": str(run_dir.resolve()), "config": json.loads((run_dir / "config.json").read_text())}
+    if (run_dir / "data.json").is_file():
+        metadata["training_data"] = json.loads((run_dir / "data.json").read_text())
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if latest is not None:
+        metadata["checkpoint"] = os.path.basename(latest)
+        metadata["epochs_trained"] = int(tf.train.load_variable(latest, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+    classifier = fit_classifier(discriminator, classifier_data, seed) if classifier_data is not None else None
+    return export(generator, discriminator, out, classifier=classifier, metadata=metadata)
