@@ -8,6 +8,7 @@ from gan3d_tf.config import PRESETS, Config, DataConfig, ModelConfig, TrainConfi
 from gan3d_tf.discriminator import Discriminator
 from gan3d_tf.gan3d import GAN3D
 from gan3d_tf.generator import Generator
+from gan3d_tf.linear_head import LinearHead
 
 __all__ = [
     "PRESETS",
@@ -16,6 +17,7 @@ __all__ = [
     "Discriminator",
     "GAN3D",
     "Generator",
+    "LinearHead",
     "ModelConfig",
     "TrainConfig",
     "get_preset",
