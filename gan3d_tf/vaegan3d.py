@@ -1,0 +1,192 @@
+"""3D-VAE-GAN (Wu et al. 2016, Sec. 3.2): an image encoder in front of the 3D-GAN generator."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from gan3d_tf.gan3d import GAN3D, apply_gradients_if
+from gan3d_tf.reparameterize import Reparameterize
+
+RECIPES = ("joint", "separate")
+
+
+def prior_moments(z_distribution: str) -> tuple[float, float]:
+    """(mean, variance) of the Gaussian the KL term pulls q(z|y) towards, per dimension.
+
+    "normal" is N(0, 1) itself. For the authors' "uniform" U[0, 1] prior the
+    KL divergence of a Gaussian q from it is infinite (q has mass outside
+    [0, 1]), so the term uses the moment-matched Gaussian N(1/2, 1/12).
+    """
+    if z_distribution == "normal":
+        return 0.0, 1.0
+    if z_distribution == "uniform":
+        return 0.5, 1.0 / 12.0
+    raise ValueError(f"unknown z distribution {z_distribution!r}")
+
+
+def kl_divergence(mean, log_variance, prior_mean: float = 0.0, prior_variance: float = 1.0) -> tf.Tensor:
+    """KL(N(mean, exp(log_variance)) || N(prior_mean, prior_variance)), summed over z, one value per example.
+
+    Args:
+        mean: [batch, z_dim].
+        log_variance: [batch, z_dim].
+        prior_mean: mean of each prior dimension.
+        prior_variance: variance of each prior dimension.
+
+    Returns:
+        float32 [batch].
+    """
+    mean, log_variance = tf.cast(mean, tf.float32), tf.cast(log_variance, tf.float32)
+    per_dim = 0.5 * (tf.exp(log_variance) / prior_variance + tf.square(mean - prior_mean) / prior_variance
+                     - 1.0 + tf.math.log(prior_variance) - log_variance)
+    return tf.reduce_sum(per_dim, axis=-1)
+
+
+def reconstruction_error(predicted, target) -> tf.Tensor:
+    """||predicted - target||^2 summed over the voxels, one value per example (float32 [batch])."""
+    diff = tf.cast(predicted, tf.float32) - tf.cast(target, tf.float32)
+    return tf.reduce_sum(tf.reshape(tf.square(diff), [tf.shape(diff)[0], -1]), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="gan3d_tf")
+class VAEGAN3D(GAN3D):
+    """3D-VAE-GAN trained with `fit()` on (image, voxels) pairs.
+
+    L = L_GAN + kl_weight * KL(q(z|y) || p(z)) + recon_weight * ||G(E(y)) - x||^2
+    (paper: kl_weight 5, recon_weight 1e-4). L_GAN is the 3D-GAN loss on z
+    drawn from the prior, with the same conditional discriminator update
+    (D only when its batch accuracy is <= d_acc_threshold). G minimises its
+    non-saturating GAN loss plus the reconstruction term, E the KL plus the
+    reconstruction term. Per-example terms are averaged over the global batch.
+
+    Recipes:
+        joint:    E, G and D are all trained (the paper's "jointly trained").
+        separate: G and D come from a trained 3D-GAN and stay fixed; only E
+                  learns, from the KL and reconstruction terms (the paper's
+                  "separately trained": 3D-GAN first, then the encoder).
+
+    Args:
+        encoder: an `Encoder` with the generator's z_dim.
+        generator: a `Generator`.
+        discriminator: a `Discriminator` of the generator's resolution.
+        kl_weight: alpha_1 of the loss.
+        recon_weight: alpha_2 of the loss.
+        recipe: "joint" or "separate".
+        d_acc_threshold: D is updated only when its batch accuracy is <= this.
+        seed: seed of the prior z sampler and of the reparameterisation noise.
+        **kwargs: passed to `keras.Model`.
+    """
+
+    def __init__(self, encoder, generator, discriminator, kl_weight=5.0, recon_weight=1e-4, recipe="joint",
+                 d_acc_threshold=0.8, seed=0, **kwargs):
+        super().__init__(generator, discriminator, d_acc_threshold=d_acc_threshold, seed=seed, **kwargs)
+        if encoder.z_dim != generator.z_dim:
+            raise ValueError(f"encoder gives z of size {encoder.z_dim} but the generator takes {generator.z_dim}")
+        if recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+        self.encoder = encoder
+        self.kl_weight = float(kl_weight)
+        self.recon_weight = float(recon_weight)
+        self.recipe = recipe
+        self.sampler = Reparameterize(seed=seed, name="reparameterize")
+        self.prior_mean, self.prior_variance = prior_moments(generator.z_distribution)
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.recon_tracker = keras.metrics.Mean(name="recon")
+        self.recon_iou_tracker = keras.metrics.Mean(name="recon_iou")
+
+    @property
+    def metrics(self):
+        own = [self.kl_tracker, self.recon_tracker, self.recon_iou_tracker]
+        return [*super().metrics, *own] if self.recipe == "joint" else own  # "separate" trains no GAN
+
+    def compile(self, g_optimizer, d_optimizer, e_optimizer, **kwargs):
+        """Sets the three optimizers (G's and D's are unused by the "separate" recipe).
+
+        Args:
+            g_optimizer: Keras optimizer of the generator.
+            d_optimizer: Keras optimizer of the discriminator.
+            e_optimizer: Keras optimizer of the encoder.
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        super().compile(g_optimizer, d_optimizer, **kwargs)
+        self.e_optimizer = e_optimizer
+
+    def build_optimizers(self) -> None:
+        super().build_optimizers()
+        self.e_optimizer.build(self.encoder.trainable_variables)
+
+    def call(self, images, training=False):
+        """Images [batch, S, S, 3] -> occupancy probabilities [batch, R, R, R] (z = the posterior mean)."""
+        mean, log_variance = self.encoder(images, training=training)
+        return self.generator(self.sampler((mean, log_variance), training=training), training=training)
+
+    def train_step(self, data):
+        (images, real), _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real = tf.cast(real, tf.float32)
+        batch = tf.shape(real)[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        joint = self.recipe == "joint"
+        bce = tf.nn.sigmoid_cross_entropy_with_logits
+
+        with tf.GradientTape(persistent=True) as tape:
+            mean, log_variance = self.encoder(images, training=True)
+            recon = self.generator(self.sampler((mean, log_variance), training=True), training=joint)
+            kl = tf.reduce_mean(kl_divergence(mean, log_variance, self.prior_mean, self.prior_variance))
+            recon_err = tf.reduce_mean(reconstruction_error(recon, real))
+            e_loss = self.kl_weight * kl + self.recon_weight * recon_err
+            if joint:
+                fake = self.generator(self.sample_z(batch), training=True)
+                logits = tf.cast(self.discriminator(tf.concat([real, fake], 0), training=True), tf.float32)
+                real_logits, fake_logits = logits[:batch], logits[batch:]
+                d_loss = tf.reduce_mean(bce(tf.ones_like(real_logits), real_logits)) + tf.reduce_mean(
+                    bce(tf.zeros_like(fake_logits), fake_logits))
+                gan_g_loss = tf.reduce_mean(bce(tf.ones_like(fake_logits), fake_logits))
+                g_loss = gan_g_loss + self.recon_weight * recon_err
+                g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)
+                d_scaled = self.d_optimizer.scale_loss(d_loss / replicas)
+            e_scaled = self.e_optimizer.scale_loss(e_loss / replicas)
+
+        e_grads = tape.gradient(e_scaled, self.encoder.trainable_variables)
+        self.e_optimizer.apply(e_grads, self.encoder.trainable_variables)
+        if joint:
+            g_grads = tape.gradient(g_scaled, self.generator.trainable_variables)
+            d_grads = tape.gradient(d_scaled, self.discriminator.trainable_variables)
+            correct = tf.reduce_sum(tf.cast(real_logits > 0, tf.float32)) + tf.reduce_sum(
+                tf.cast(fake_logits < 0, tf.float32))
+            counts = tf.distribute.get_replica_context().all_reduce(
+                "sum", tf.stack([correct, tf.cast(2 * batch, tf.float32)]))
+            d_acc = counts[0] / counts[1]
+            self.g_optimizer.apply(g_grads, self.generator.trainable_variables)
+            updated = apply_gradients_if(self.d_optimizer, d_acc <= self.d_acc_threshold, d_grads,
+                                         self.discriminator.trainable_variables)
+            self.d_loss_tracker.update_state(d_loss)
+            self.g_loss_tracker.update_state(gan_g_loss)
+            self.d_acc_tracker.update_state(d_acc)
+            self.d_update_tracker.update_state(tf.cast(updated, tf.float32))
+            self.occupancy_tracker.update_state(tf.reduce_mean(tf.cast(fake > 0.5, tf.float32)))
+        del tape
+        hit = tf.cast(recon > 0.5, tf.float32) * real
+        union = tf.cast((tf.cast(recon > 0.5, tf.float32) + real) > 0, tf.float32)
+        axes = tf.range(1, tf.rank(real))
+        iou = tf.reduce_sum(hit, axes) / tf.maximum(tf.reduce_sum(union, axes), 1.0)
+        self.kl_tracker.update_state(kl)
+        self.recon_tracker.update_state(recon_err)
+        self.recon_iou_tracker.update_state(tf.reduce_mean(iou))
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "kl_weight": self.kl_weight,
+            "recon_weight": self.recon_weight,
+            "recipe": self.recipe,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return super().from_config(config)
