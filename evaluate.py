@@ -2,6 +2,7 @@
 
     python evaluate.py sample RUN_DIR --n 16 --out samples/   # RUN_DIR or a generator .keras file
     python evaluate.py classify --model RUN_DIR --data ../shared/data/modelnet10_vox32.npz --json mn10.json
+    python evaluate.py reconstruct --model RUN_DIR --ikea ../shared/data/ikea --json ikea.json
     python evaluate.py export RUN_DIR --classifier-data ../shared/data/modelnet10_vox32.npz --out saved_models
 
 `sample` writes samples.npz (key `voxels`: occupancy probabilities
@@ -12,6 +13,11 @@ cubes at the threshold) and summary.json.
 discriminator's features and reports test accuracy next to two baselines
 (random discriminator, raw voxels), per-class accuracy, and a confusion-matrix
 PNG beside the JSON.
+
+`reconstruct` predicts a voxel grid from each IKEA photo with a 3D-VAE-GAN
+run and prints per-category voxel average precision, the mean AP and IoU (at
+0.5); with --json it also writes OUT.png, photos next to predictions and
+ground truth.
 
 `export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
 with --classifier-data, gan3d_classifier) as saved_models/<name>/<version>/,
@@ -44,6 +50,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     c.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
     c.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, the confusion matrix)")
     c.add_argument("--seed", type=int, default=0, help="seed of the random-D baseline and CV folds (default 0)")
+    r = sub.add_parser("reconstruct", help="3D-VAE-GAN: IKEA single-image reconstruction, AP per category")
+    r.add_argument("--model", required=True, metavar="RUN_DIR", help="3D-VAE-GAN run directory")
+    r.add_argument("--ikea", required=True, metavar="DIR", help="IKEA test set (Images/, Voxels/, Lists/)")
+    r.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, a picture sheet)")
     e = sub.add_parser("export", help="SavedModels for TF Serving and .keras files from a run directory")
     e.add_argument("model", metavar="RUN_DIR", help="run directory written by train.py")
     e.add_argument("--classifier-data", metavar="FILE.npz",
@@ -51,6 +61,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     e.add_argument("--out", default="saved_models", help="TF Serving base directory (default saved_models)")
     e.add_argument("--seed", type=int, default=0, help="seed of the SVM's CV folds and SGD (default 0)")
     args = p.parse_args(argv)
+    if args.command == "reconstruct":
+        if not os.path.isfile(os.path.join(args.model, "config.json")):
+            p.error(f"not a run directory (no config.json): {args.model}")
+        if not os.path.isfile(os.path.join(args.ikea, "Lists", "Images.txt")):
+            p.error(f"--ikea: {args.ikea} has no Lists/Images.txt; expected the IKEA test set directory")
     if args.command == "export":
         if not os.path.isfile(os.path.join(args.model, "config.json")):
             p.error(f"not a run directory (no config.json): {args.model}")
@@ -76,6 +91,24 @@ def main(argv=None) -> int:
 
     if args.command == "classify":
         return classify(args)
+    if args.command == "reconstruct":
+        from pathlib import Path
+
+        from gan3d_tf.reconstruct import evaluate_ikea, load_image_to_shape
+
+        try:
+            encoder, generator = load_image_to_shape(args.model)
+            sheet = str(Path(args.json).with_suffix(".png")) if args.json else None
+            report = evaluate_ikea(encoder, generator, args.ikea, sheet)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"evaluate.py: error: {e}", file=sys.stderr)
+            return 2
+        text = json.dumps(report, indent=2)
+        print(text)
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(text + "\n")
+        return 0
     if args.command == "export":
         from gan3d_tf.export import export_run
 

@@ -4,6 +4,8 @@
     python train.py --category chair --preset smoke --epochs 3 --out runs/smoke
     python train.py --category chair --data ../shared/data/modelnet10_vox32.npz --preset modelnet32
     python train.py --out runs/smoke --resume --epochs 6   # continue a run
+    python train.py --model vaegan --category chair          # 3D-VAE-GAN on rendered views of built-in chairs
+    python train.py --model vaegan --recipe separate --gan-run runs/chair-paper64 --category chair
 
 Writes RUN_DIR (default runs/<category>-<preset>) with config.json,
 checkpoints/, logs/ (TensorBoard: `tensorboard --logdir RUN_DIR/logs`),
@@ -13,6 +15,7 @@ samples/ and, at the end, generator.keras and discriminator.keras.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -31,11 +34,21 @@ OVERRIDES = {
     "d_lr": "train.d_learning_rate",
     "seed": "seed",
     "mixed_precision": "train.mixed_precision",
+    "model": "algorithm",
+    "recipe": "vaegan.recipe",
+    "gan_run": "vaegan.gan_run",
+    "image_size": "vaegan.image_size",
 }
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=("gan", "vaegan"),
+                   help="gan: 3D-GAN on voxels (default); vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs")
+    p.add_argument("--recipe", choices=("joint", "separate"),
+                   help="vaegan: train E, G, D jointly (default) or E only on a trained 3D-GAN (--gan-run)")
+    p.add_argument("--gan-run", metavar="RUN_DIR", help="vaegan --recipe separate: the 3D-GAN run to start from")
+    p.add_argument("--image-size", type=int, help="vaegan: side of the input images in pixels (paper: 256)")
     p.add_argument("--category", help="class to train on, or 'all' (default: chair)")
     p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
     p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
@@ -75,8 +88,20 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
                 raise ValueError(f"--{name.replace('_', '-')} {value} differs from the run's saved {field}={old}; "
                                  f"a resumed run keeps its config (only --epochs may change)")
         return saved.replace(**given).validate(), args.out
-    config = get_preset(args.preset or "paper64").replace(**given).validate()
-    out = args.out or os.path.join("runs", f"{config.data.category}-{config.preset}")
+    if args.model != "vaegan":
+        for flag in ("recipe", "gan_run", "image_size"):
+            if getattr(args, flag) is not None:
+                raise ValueError(f"--{flag.replace('_', '-')} applies to --model vaegan only")
+    config = get_preset(args.preset or "paper64").replace(**given)
+    if config.vaegan.recipe == "separate" and config.vaegan.gan_run:
+        path = os.path.join(config.vaegan.gan_run, "config.json")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--gan-run: {path} not found; is {config.vaegan.gan_run} a 3D-GAN run directory?")
+        gan = Config.from_json(path)  # the separate recipe keeps the 3D-GAN's architecture
+        config = dataclasses.replace(config, model=gan.model)
+    config = config.validate()
+    suffix = "-vaegan" if config.algorithm == "vaegan" else ""
+    out = args.out or os.path.join("runs", f"{config.data.category}-{config.preset}{suffix}")
     return config, out
 
 
@@ -98,7 +123,7 @@ def main(argv=None) -> int:
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", flush=True)
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
     training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose)
-    print(f"done: {run_dir}/generator.keras", flush=True)
+    print(f"done: {run_dir}/{'encoder' if config.algorithm == 'vaegan' else 'generator'}.keras", flush=True)
     return 0
 
 

@@ -8,7 +8,7 @@ Presets:
     paper64:    the paper's 3D-GAN at 64^3 (Wu et al. 2016, Sec. 3.1 and 4.1).
     modelnet32: the same pattern one stage shorter, for the 32^3 ModelNet data.
     smoke:      a narrow 32^3 model that trains in minutes on 2 CPU cores;
-                used by the tests and for quick checks.
+                used by the tests and for quick checks (VAE-GAN: 64^2 images).
 """
 
 from __future__ import annotations
@@ -95,21 +95,64 @@ class DataConfig:
             raise ValueError(f"builtin_size must be >= 1, got {self.builtin_size}")
 
 
+ALGORITHMS = ("gan", "vaegan")
+RECIPES = ("joint", "separate")
+
+
+@dataclass(frozen=True)
+class VAEGANConfig:
+    """The 3D-VAE-GAN's image encoder and loss (used when `Config.algorithm` is "vaegan")."""
+
+    image_size: int = 256  # side of the square RGB input image, pixels (the paper's 256)
+    e_widths: tuple[int, ...] = (64, 128, 256, 512)  # encoder channels of convs 1-4 (kernels 11,5,5,5; strides 4,2,2,2)
+    e_learning_rate: float = 1e-4  # Adam step size of the encoder (not given in the paper)
+    kl_weight: float = 5.0  # alpha_1: weight of KL(q(z|y) || p(z)) (paper: 5)
+    recon_weight: float = 1e-4  # alpha_2: weight of ||G(E(y)) - x||^2 summed over voxels (paper: 1e-4)
+    recipe: str = "joint"  # "joint": E, G, D from scratch; "separate": G, D from gan_run fixed, E trained
+    gan_run: str | None = None  # 3D-GAN run directory whose G and D the "separate" recipe starts from
+    render_size: int | None = None  # side at which training views are ray-cast, then resized (None: image_size)
+
+    def validate(self) -> None:
+        """Raises ValueError naming the first inconsistent field."""
+        if self.image_size % 32 or self.image_size < 64:
+            raise ValueError(f"vaegan.image_size must be a multiple of 32 (>= 64), got {self.image_size}")
+        if len(self.e_widths) != 4 or any(int(w) <= 0 for w in self.e_widths):
+            raise ValueError(f"vaegan.e_widths must be 4 positive ints, got {list(self.e_widths)}")
+        for name in ("e_learning_rate",):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"vaegan.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("kl_weight", "recon_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"vaegan.{name} must be >= 0, got {getattr(self, name)}")
+        if self.recipe not in RECIPES:
+            raise ValueError(f"vaegan.recipe must be one of {RECIPES}, got {self.recipe!r}")
+        if self.recipe == "separate" and not self.gan_run:
+            raise ValueError("vaegan.recipe 'separate' needs vaegan.gan_run (a trained 3D-GAN run directory)")
+        if self.render_size is not None and not 8 <= self.render_size <= self.image_size:
+            raise ValueError(f"vaegan.render_size must be in [8, image_size], got {self.render_size}")
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything that defines a run."""
 
     preset: str = "paper64"  # name of the preset this config started from
-    seed: int = 0  # seeds weights, z sampling, data order and procedural shapes
+    seed: int = 0  # seeds weights, z sampling, data order, training views and procedural shapes
+    algorithm: str = "gan"  # "gan": 3D-GAN on voxels; "vaegan": 3D-VAE-GAN on (rendered image, voxels) pairs
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    vaegan: VAEGANConfig = field(default_factory=VAEGANConfig)
 
     def validate(self) -> "Config":
         """Validates every section; returns self for chaining."""
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
         self.model.validate()
         self.train.validate()
         self.data.validate()
+        if self.algorithm == "vaegan":
+            self.vaegan.validate()
         return self
 
     def to_dict(self) -> dict:
@@ -125,11 +168,15 @@ class Config:
         for key in ("g_widths", "d_widths"):
             if key in model:
                 model[key] = tuple(model[key])
+        vaegan = dict(d.pop("vaegan", {}))
+        if "e_widths" in vaegan:
+            vaegan["e_widths"] = tuple(vaegan["e_widths"])
         try:
             return cls(
                 model=ModelConfig(**model),
                 train=TrainConfig(**d.pop("train", {})),
                 data=DataConfig(**d.pop("data", {})),
+                vaegan=VAEGANConfig(**vaegan),
                 **d,
             )
         except TypeError as e:  # unknown field names
@@ -141,7 +188,7 @@ class Config:
 
     def replace(self, **sections) -> "Config":
         """Returns a copy with fields replaced; keys are `section.field` or top-level fields."""
-        top, parts = {}, {"model": {}, "train": {}, "data": {}}
+        top, parts = {}, {"model": {}, "train": {}, "data": {}, "vaegan": {}}
         for key, value in sections.items():
             if "." in key:
                 section, name = key.split(".", 1)
@@ -153,6 +200,7 @@ class Config:
             model=dataclasses.replace(self.model, **parts["model"]),
             train=dataclasses.replace(self.train, **parts["train"]),
             data=dataclasses.replace(self.data, **parts["data"]),
+            vaegan=dataclasses.replace(self.vaegan, **parts["vaegan"]),
             **top,
         )
 
@@ -172,6 +220,7 @@ PRESETS: dict[str, Config] = {
         model=ModelConfig(resolution=32, z_dim=64, g_widths=(128, 64, 32), d_widths=(32, 64, 128)),
         train=TrainConfig(g_learning_rate=0.0025, d_learning_rate=1e-4, batch_size=32, epochs=5),
         data=DataConfig(builtin_size=512),
+        vaegan=VAEGANConfig(image_size=64, e_widths=(16, 32, 64, 128)),
     ),
 }
 

@@ -10,6 +10,7 @@ A run directory holds:
     samples/             the same grids as PNG, one per epoch
     generator.keras      the trained models, written when training ends
     discriminator.keras
+    encoder.keras        (3D-VAE-GAN runs) the image encoder
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ import tensorflow as tf
 
 from gan3d_tf.config import Config, ModelConfig
 from gan3d_tf.data import procedural
-from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset
+from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset, view_dataset
 from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz
 from gan3d_tf.discriminator import Discriminator
+from gan3d_tf.encoder import Encoder
 from gan3d_tf.epoch_checkpoint import EpochCheckpoint
 from gan3d_tf.gan3d import GAN3D, sample_z
 from gan3d_tf.generator import Generator
 from gan3d_tf.metrics import mean_pairwise_iou
 from gan3d_tf.sample_grid import SampleGrid
+from gan3d_tf.vaegan3d import VAEGAN3D
 
 N_FIXED_SAMPLES = 16  # shapes in the per-epoch sample grid
 
@@ -91,22 +94,43 @@ def build_discriminator(m: ModelConfig, dtype=None) -> Discriminator:
     return Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, dtype=dtype, name="discriminator")
 
 
+def build_encoder(config: Config, dtype=None) -> Encoder:
+    """The 3D-VAE-GAN image encoder described by a `Config`."""
+    v = config.vaegan
+    return Encoder(config.model.z_dim, v.e_widths, v.image_size, config.model.bn_momentum, dtype=dtype, name="encoder")
+
+
+def load_gan_weights(gan_run, generator: Generator, discriminator: Discriminator) -> None:
+    """Copies G and D of a trained 3D-GAN run into `generator` and `discriminator` (same architecture)."""
+    from gan3d_tf.sampling import load_network
+
+    for part, net in (("generator", generator), ("discriminator", discriminator)):
+        trained = load_network(gan_run, part)
+        if [w.shape for w in trained.weights] != [w.shape for w in net.weights]:
+            raise ValueError(f"{gan_run}: its {part} has another architecture than this run's model config")
+        net.set_weights(trained.get_weights())
+
+
 def build_gan(config: Config) -> GAN3D:
-    """A compiled `GAN3D` for `config`; call inside `strategy.scope()`."""
+    """A compiled `GAN3D` (or `VAEGAN3D` when `config.algorithm` is "vaegan"); call inside `strategy.scope()`."""
     m, t = config.model, config.train
     policy = dtype_policy(t.mixed_precision)
-    gan = GAN3D(
-        build_generator(m, policy),
-        build_discriminator(m, policy),
-        d_acc_threshold=t.d_acc_threshold,
-        seed=config.seed,
-    )
-    g_opt = keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1)
-    d_opt = keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1)
+    generator, discriminator = build_generator(m, policy), build_discriminator(m, policy)
+    optimizers = {"g_optimizer": keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1),
+                  "d_optimizer": keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1)}
+    if config.algorithm == "vaegan":
+        v = config.vaegan
+        if v.recipe == "separate":
+            load_gan_weights(v.gan_run, generator, discriminator)
+        gan = VAEGAN3D(build_encoder(config, policy), generator, discriminator, kl_weight=v.kl_weight,
+                       recon_weight=v.recon_weight, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,
+                       seed=config.seed)
+        optimizers["e_optimizer"] = keras.optimizers.Adam(v.e_learning_rate, beta_1=t.beta_1)
+    else:
+        gan = GAN3D(generator, discriminator, d_acc_threshold=t.d_acc_threshold, seed=config.seed)
     if policy == "mixed_float16":
-        g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
-        d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
-    gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
+        optimizers = {k: keras.optimizers.LossScaleOptimizer(o) for k, o in optimizers.items()}
+    gan.compile(**optimizers)
     gan.build_optimizers()
     return gan
 
@@ -135,7 +159,7 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
     with strategy.scope():
         gan = build_gan(config)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        checkpoint = tf.train.Checkpoint(
+        parts = dict(
             generator=gan.generator,
             discriminator=gan.discriminator,
             g_optimizer=gan.g_optimizer,
@@ -143,6 +167,10 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
             z_rng=gan.z_rng,
             epoch=epoch,
         )
+        if isinstance(gan, VAEGAN3D):
+            parts.update(encoder=gan.encoder, e_optimizer=gan.e_optimizer,
+                         sampler_state=gan.sampler.seed_generator.state)
+        checkpoint = tf.train.Checkpoint(**parts)
     manager = tf.train.CheckpointManager(checkpoint, str(Path(run_dir) / "checkpoints"), max_to_keep=3)
     if restore:
         if manager.latest_checkpoint is None:
@@ -209,7 +237,11 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
     strategy = strategy or tf.distribute.get_strategy()
     run = open_run(config, run_dir, strategy, restore=resume)
     initial_epoch = int(run.epoch.numpy())
-    dataset = training_dataset(data.voxels, t.batch_size, config.seed, initial_epoch)
+    if config.algorithm == "vaegan":
+        v = config.vaegan
+        dataset = view_dataset(data.voxels, t.batch_size, config.seed, initial_epoch, v.image_size, v.render_size)
+    else:
+        dataset = training_dataset(data.voxels, t.batch_size, config.seed, initial_epoch)
     callbacks = [
         EpochCheckpoint(run.manager, run.epoch),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
@@ -220,4 +252,6 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
                     callbacks=callbacks, verbose=verbose, shuffle=False)
     run.gan.generator.save(run_dir / "generator.keras")
     run.gan.discriminator.save(run_dir / "discriminator.keras")
+    if isinstance(run.gan, VAEGAN3D):
+        run.gan.encoder.save(run_dir / "encoder.keras")
     return run

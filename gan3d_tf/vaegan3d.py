@@ -5,10 +5,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from gan3d_tf.config import RECIPES
 from gan3d_tf.gan3d import GAN3D, apply_gradients_if
 from gan3d_tf.reparameterize import Reparameterize
 
-RECIPES = ("joint", "separate")
 
 
 def prior_moments(z_distribution: str) -> tuple[float, float]:

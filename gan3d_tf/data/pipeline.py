@@ -1,4 +1,4 @@
-"""The tf.data input pipeline for GAN training."""
+"""The tf.data input pipelines: voxel batches (3D-GAN) and rendered (image, voxels) batches (3D-VAE-GAN)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,57 @@ def training_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epo
     if n < batch_size:
         raise ValueError(f"batch_size {batch_size} is larger than the {n} training shapes")
     grids = tf.constant(voxels, dtype=tf.uint8)
-    usable = steps_per_epoch(n, batch_size) * batch_size
 
     def epoch_indices(epoch):
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
-        return tf.data.Dataset.from_tensor_slices(order[:usable]).batch(batch_size, drop_remainder=True)
+        return _epoch_order(n, batch_size, seed, epoch).batch(batch_size, drop_remainder=True)
 
     return (
         tf.data.Dataset.counter(initial_epoch)
         .flat_map(epoch_indices)
         .map(lambda idx: tf.cast(tf.gather(grids, idx), tf.float32), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def _epoch_order(n: int, batch_size: int, seed: int, epoch) -> tf.data.Dataset:
+    """The shape indices of epoch `epoch`: a stateless permutation of (seed, epoch), cut to full batches."""
+    order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+    return tf.data.Dataset.from_tensor_slices(order[: steps_per_epoch(n, batch_size) * batch_size])
+
+
+def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: int = 0, image_size: int = 256,
+                 render_size: int | None = None) -> tf.data.Dataset:
+    """An endless dataset of ((images [batch, S, S, 3], voxels [batch, R, R, R]),) batches for the 3D-VAE-GAN.
+
+    Every shape is rendered from a new random view each epoch (random
+    camera, light, colour and background; `gan3d_tf.data.views`), on the fly.
+    The shape order and the views depend only on (seed, epoch), so a resumed
+    run sees the same pairs as an uninterrupted one.
+
+    Args:
+        voxels: uint8 [N, R, R, R] occupancy grids.
+        batch_size: global batch size.
+        seed: seed of the order and of the views.
+        initial_epoch: index of the first epoch produced.
+        image_size: side of the rendered images in pixels.
+        render_size: side at which rays are cast (None: image_size).
+    """
+    from gan3d_tf.data.views import view_pairs
+
+    n = len(voxels)
+    if n < batch_size:
+        raise ValueError(f"batch_size {batch_size} is larger than the {n} training shapes")
+    grids = tf.constant(voxels, dtype=tf.uint8)
+
+    def epoch_pairs(epoch):
+        shapes = _epoch_order(n, batch_size, seed, epoch).map(lambda i: tf.gather(grids, i))
+        return view_pairs(shapes, seed + 1, epoch, image_size=image_size, render_size=render_size)
+
+    return (
+        tf.data.Dataset.counter(initial_epoch)
+        .flat_map(epoch_pairs)
+        .batch(batch_size, drop_remainder=True)
+        .map(lambda image, grid: ((image, grid),))
         .prefetch(tf.data.AUTOTUNE)
     )
 
