@@ -8,7 +8,10 @@ Layout written under `out` (default `saved_models/`), TF Serving's
     gan3d_features/<v>/     serving_default: voxels float32 [batch, R, R, R] -> features float32 [batch, F]
     gan3d_classifier/<v>/   serving_default: voxels -> probabilities [batch, C], scores [batch, C],
                             class_id int64 [batch], class_name string [batch]
-    keras/<v>/              generator.keras, discriminator.keras (float32, `import gan3d_tf` to load)
+    gan3d_image_to_shape/<v>/  (3D-VAE-GAN runs) serving_default: images float32 [batch, S, S, 3] in [0, 1]
+                            -> voxels; from_bytes: image_bytes string [batch] (JPEG/PNG/...) -> voxels
+    keras/<v>/              generator.keras, discriminator.keras (float32, `import gan3d_tf` to load),
+                            encoder.keras for 3D-VAE-GAN runs
     models.config           TF Serving model config listing every servable under `out`
 
 Each version directory holds `assets.extra/metadata.json` (resolution, z
@@ -46,8 +49,9 @@ from gan3d_tf.linear_head import LinearHead
 GENERATOR = "gan3d_generator"
 FEATURES = "gan3d_features"
 CLASSIFIER = "gan3d_classifier"
+IMAGE_TO_SHAPE = "gan3d_image_to_shape"
 KERAS_DIR = "keras"
-SERVABLES = (GENERATOR, FEATURES, CLASSIFIER)
+SERVABLES = (GENERATOR, FEATURES, CLASSIFIER, IMAGE_TO_SHAPE)
 METADATA = os.path.join("assets.extra", "metadata.json")
 
 
@@ -179,6 +183,43 @@ def classifier_archive(discriminator: Discriminator, pipeline, classes, temperat
     return archive
 
 
+def decode_photo(image_bytes, size: int) -> tf.Tensor:
+    """Encoded image bytes (JPEG, PNG, BMP, GIF) -> float32 [size, size, 3] in [0, 1].
+
+    The same preparation as `gan3d_tf.data.ikea.load_image`: pad to a centred
+    square with white, then resize (bicubic, anti-aliased), in TensorFlow ops.
+    """
+    image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    side = tf.maximum(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    padded = tf.pad(image - 1.0, [[top, side - h - top], [left, side - w - left], [0, 0]]) + 1.0  # white margin
+    resized = tf.image.resize(padded[None], [size, size], method="bicubic", antialias=True)[0]
+    return tf.clip_by_value(resized, 0.0, 1.0)
+
+
+def image_to_shape_archive(encoder, generator: Generator) -> keras.export.ExportArchive:
+    """`serving_default` (images -> voxels, z = posterior mean) and `from_bytes` (encoded images -> voxels)."""
+    e, g = float32_copy(encoder), float32_copy(generator)
+    s, r = e.image_size, g.resolution
+    archive = keras.export.ExportArchive()
+    archive.track(e)
+    archive.track(g)
+
+    def reconstruct(images):
+        mean, _ = e(images, training=False)
+        return {"voxels": tf.reshape(tf.cast(g(mean, training=False), tf.float32), [-1, r, r, r])}
+
+    def from_bytes(image_bytes):
+        images = tf.map_fn(lambda b: decode_photo(b, s), image_bytes, fn_output_signature=tf.TensorSpec([s, s, 3]))
+        return reconstruct(images)
+
+    archive.add_endpoint("serving_default", reconstruct, [tf.TensorSpec([None, s, s, 3], tf.float32, name="images")])
+    archive.add_endpoint("from_bytes", from_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")])
+    return archive
+
+
 def write_models_config(out: str | os.PathLike, base: str = "/models") -> Path:
     """TF Serving's `--model_config_file` for every servable under `out` (mounted at `base`)."""
     out = Path(out)
@@ -193,7 +234,7 @@ def write_models_config(out: str | os.PathLike, base: str = "/models") -> Path:
 
 
 def export(generator: Generator, discriminator: Discriminator, out="saved_models", *, classifier=None,
-           metadata: dict | None = None, version: int | None = None) -> dict:
+           encoder=None, metadata: dict | None = None, version: int | None = None) -> dict:
     """Writes the servables and `.keras` files of one trained model as version `version`.
 
     Args:
@@ -203,6 +244,8 @@ def export(generator: Generator, discriminator: Discriminator, out="saved_models
         classifier: None (no `gan3d_classifier`), or a dict with keys
             `pipeline` (fitted scaler + linear SVM on this D's features),
             `classes`, `temperature` and optional `metrics`.
+        encoder: a 3D-VAE-GAN `Encoder` for the `gan3d_image_to_shape`
+            servable (None: not written).
         metadata: extra fields for every servable's metadata (training data, metrics).
         version: the version to write (default: `next_version(out)`).
 
@@ -234,10 +277,17 @@ def export(generator: Generator, discriminator: Discriminator, out="saved_models
             dict(common, classes=list(classifier["classes"]), temperature=classifier["temperature"],
                  feature_size=feature_size(discriminator), metrics=classifier.get("metrics", {})))
 
+    if encoder is not None:
+        writers[IMAGE_TO_SHAPE] = (
+            lambda p: image_to_shape_archive(encoder, generator).write_out(str(p), verbose=False),
+            dict(common, image_size=encoder.image_size, z="posterior mean of q(z|y)"))
+
     def save_keras(p):
         p.mkdir(parents=True)
         float32_copy(generator).save(p / "generator.keras")
         float32_copy(discriminator).save(p / "discriminator.keras")
+        if encoder is not None:
+            float32_copy(encoder).save(p / "encoder.keras")
 
     writers[KERAS_DIR] = (save_keras, common)
     staged = {}
@@ -310,5 +360,10 @@ def export_run(run_dir, out="saved_models", classifier_data=None, seed: int = 0)
     if latest is not None:
         metadata["checkpoint"] = os.path.basename(latest)
         metadata["epochs_trained"] = int(tf.train.load_variable(latest, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+    encoder = None
+    if metadata["config"].get("algorithm") == "vaegan":
+        from gan3d_tf.reconstruct import load_image_to_shape
+
+        encoder, _ = load_image_to_shape(run_dir)
     classifier = fit_classifier(discriminator, classifier_data, seed) if classifier_data is not None else None
-    return export(generator, discriminator, out, classifier=classifier, metadata=metadata)
+    return export(generator, discriminator, out, classifier=classifier, encoder=encoder, metadata=metadata)

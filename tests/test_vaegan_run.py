@@ -1,0 +1,154 @@
+"""3D-VAE-GAN end to end: train.py --model vaegan, exact resume, the separate recipe, IKEA evaluation, export."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def vaegan_config(**overrides):
+    """A 16^3 VAE-GAN with a narrow encoder on 64^2 images."""
+    base = {"algorithm": "vaegan", "vaegan.image_size": 64, "vaegan.e_widths": (4, 8, 8, 16),
+            "data.builtin_size": 16, "train.epochs": 1}
+    base.update(overrides)
+    return tiny_config(**base)
+
+
+@pytest.fixture(scope="module")
+def vaegan_run(tmp_path_factory):
+    from gan3d_tf import training
+
+    run_dir = tmp_path_factory.mktemp("vaegan") / "run"
+    training.train(vaegan_config(), run_dir, verbose=0)
+    return run_dir
+
+
+def test_run_directory_and_encoder_file(vaegan_run):
+    import keras
+
+    assert {"encoder.keras", "generator.keras", "discriminator.keras", "config.json"} <= set(os.listdir(vaegan_run))
+    encoder = keras.saving.load_model(vaegan_run / "encoder.keras", safe_mode=True)
+    assert encoder.image_size == 64 and encoder.z_dim == 16
+    assert json.loads((vaegan_run / "config.json").read_text())["algorithm"] == "vaegan"
+
+
+def test_exact_resume(tmp_path):
+    from gan3d_tf import training
+
+    whole = training.train(vaegan_config(**{"train.epochs": 2}), tmp_path / "whole", verbose=0)
+    training.train(vaegan_config(), tmp_path / "split", verbose=0)
+    resumed = training.train(vaegan_config(**{"train.epochs": 2}), tmp_path / "split", resume=True, verbose=0)
+    for a, b in zip(whole.gan.encoder.weights + whole.gan.generator.weights,
+                    resumed.gan.encoder.weights + resumed.gan.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_view_dataset_pairs_images_with_their_shapes():
+    from gan3d_tf.data.pipeline import view_dataset
+    from gan3d_tf.data.procedural import make_dataset
+
+    voxels = make_dataset("table", 6, resolution=16, seed=0)
+    (images, grids), = next(iter(view_dataset(voxels, 3, seed=0, image_size=64)))
+    assert images.shape == (3, 64, 64, 3) and grids.shape == (3, 16, 16, 16)
+    assert float(images.numpy().min()) >= 0 and float(images.numpy().max()) <= 1
+    # each grid is one of the training shapes (the order is shuffled)
+    for g in grids.numpy():
+        assert any(np.array_equal(g, v) for v in voxels)
+    # the same (seed, epoch) gives the same batch
+    (again, _), = next(iter(view_dataset(voxels, 3, seed=0, image_size=64)))
+    np.testing.assert_array_equal(images.numpy(), again.numpy())
+
+
+def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
+    import train
+    from gan3d_tf import training
+    from gan3d_tf.sampling import load_network
+
+    gan_dir = tmp_path / "gan"
+    training.train(tiny_config(**{"train.epochs": 1}), gan_dir, verbose=0)
+    config, _ = train.resolve_config(train.parse_args(["--model", "vaegan", "--recipe", "separate", "--gan-run",
+                                                      str(gan_dir), "--preset", "smoke"]))
+    assert config.model.resolution == 16 and config.model.g_widths == (16, 8)  # the GAN run's architecture
+    config = config.replace(**{"vaegan.image_size": 64, "vaegan.e_widths": (4, 8, 8, 16), "data.builtin_size": 16,
+                               "train.batch_size": 8, "train.epochs": 1})
+    run = training.train(config, tmp_path / "sep", verbose=0)
+    trained_g = load_network(gan_dir, "generator")
+    for a, b in zip(trained_g.weights, run.gan.generator.weights):  # G stayed the GAN run's
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # flags that do not apply are refused before any work
+    code = train.main(["--recipe", "separate", "--out", str(tmp_path / "x")])
+    assert code == 2 and "--model vaegan only" in capsys.readouterr().err
+    code = train.main(["--model", "vaegan", "--recipe", "separate", "--out", str(tmp_path / "y")])
+    assert code == 2 and "needs vaegan.gan_run" in capsys.readouterr().err
+
+
+def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
+    import evaluate
+
+    code = evaluate.main(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
+                          "--json", str(tmp_path / "ikea.json")])
+    assert code == 0
+    report = json.loads((tmp_path / "ikea.json").read_text())
+    assert set(report["ap"]) == {"bed", "bookcase", "chair", "desk", "sofa", "table"}
+    assert all(0 < v <= 1 for v in report["ap"].values())
+    assert report["mean_ap"] == pytest.approx(np.mean(list(report["ap"].values())))
+    assert report["n_images"] == 937 and 0 <= report["iou"] <= 1 and report["iou_threshold"] == 0.5
+    assert (tmp_path / "ikea.png").stat().st_size > 10_000
+    assert json.loads(capsys.readouterr().out)["mean_ap"] == report["mean_ap"]
+
+
+def test_reconstruct_refuses_a_gan_run(tmp_path, capsys):
+    import evaluate
+    from gan3d_tf import training
+
+    training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "gan", verbose=0)
+    os.makedirs(tmp_path / "ikea" / "Lists")
+    (tmp_path / "ikea" / "Lists" / "Images.txt").write_text("")
+    code = evaluate.main(["reconstruct", "--model", str(tmp_path / "gan"), "--ikea", str(tmp_path / "ikea")])
+    assert code == 2 and "needs a 3D-VAE-GAN run" in capsys.readouterr().err
+
+
+def test_image_to_shape_export_in_a_tensorflow_only_process(vaegan_run, shared_data, tmp_path):
+    from gan3d_tf.data.ikea import load_image
+    from gan3d_tf.export import export_run
+    from gan3d_tf.reconstruct import load_image_to_shape, predict
+
+    result = export_run(vaegan_run, tmp_path / "sm")
+    assert "gan3d_image_to_shape" in result["paths"]
+    assert (tmp_path / "sm" / "keras" / "1" / "encoder.keras").is_file()
+    photos = sorted((shared_data / "ikea" / "Images").iterdir())[:3]
+    images = np.stack([load_image(p, 64) for p in photos])
+    np.save(tmp_path / "images.npy", images)
+    code = textwrap.dedent("""
+        import json, sys
+        import numpy as np
+        import tensorflow as tf
+        m = tf.saved_model.load(sys.argv[1])
+        images = np.load(sys.argv[2] + "/images.npy")
+        out = m.signatures["serving_default"](images=tf.constant(images))["voxels"].numpy()
+        raw = tf.constant([open(p, "rb").read() for p in sys.argv[3:]])
+        from_bytes = m.signatures["from_bytes"](image_bytes=raw)["voxels"].numpy()
+        np.save(sys.argv[2] + "/served.npy", out)
+        np.save(sys.argv[2] + "/served_bytes.npy", from_bytes)
+        print(json.dumps({"signatures": sorted(m.signatures.keys()),
+                          "gan3d_tf": any(k.startswith("gan3d_tf") for k in sys.modules)}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "sm" / "gan3d_image_to_shape" / "1"),
+                           str(tmp_path), *map(str, photos)], capture_output=True, text=True, env=ENV, cwd="/",
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert info == {"signatures": ["from_bytes", "serving_default"], "gan3d_tf": False}
+    encoder, generator = load_image_to_shape(vaegan_run)
+    expected = predict(encoder, generator, images)
+    np.testing.assert_allclose(np.load(tmp_path / "served.npy"), expected, atol=1e-5)
+    # decoding in the graph (TF's bicubic) is close to, not bit-equal with, PIL's in load_image
+    assert np.abs(np.load(tmp_path / "served_bytes.npy") - expected).mean() < 0.02
