@@ -38,6 +38,8 @@ OVERRIDES = {
     "recipe": "vaegan.recipe",
     "gan_run": "vaegan.gan_run",
     "image_size": "vaegan.image_size",
+    "kl_weight": "vaegan.kl_weight",
+    "recon_weight": "vaegan.recon_weight",
 }
 
 
@@ -49,6 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="vaegan: train E, G, D jointly (default) or E only on a trained 3D-GAN (--gan-run)")
     p.add_argument("--gan-run", metavar="RUN_DIR", help="vaegan --recipe separate: the 3D-GAN run to start from")
     p.add_argument("--image-size", type=int, help="vaegan: side of the input images in pixels (paper: 256)")
+    p.add_argument("--kl-weight", type=float, help="vaegan: alpha_1, weight of the KL term (paper: 5)")
+    p.add_argument("--recon-weight", type=float, help="vaegan: alpha_2, weight of the reconstruction term (paper: 1e-4)")
     p.add_argument("--category", help="class to train on, or 'all' (default: chair)")
     p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
     p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
@@ -89,7 +93,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
                                  f"a resumed run keeps its config (only --epochs may change)")
         return saved.replace(**given).validate(), args.out
     if args.model != "vaegan":
-        for flag in ("recipe", "gan_run", "image_size"):
+        for flag in ("recipe", "gan_run", "image_size", "kl_weight", "recon_weight"):
             if getattr(args, flag) is not None:
                 raise ValueError(f"--{flag.replace('_', '-')} applies to --model vaegan only")
     config = get_preset(args.preset or "paper64").replace(**given)

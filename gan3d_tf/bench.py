@@ -2,6 +2,7 @@
 
     python -m gan3d_tf.bench                     # 32^3 and 64^3, fp32 and mixed precision
     python -m gan3d_tf.bench --presets smoke --steps 3
+    python -m gan3d_tf.bench --views             # 3D-VAE-GAN training views rendered per second
 
 For each (preset, precision) a fresh subprocess builds the model and measures
 training samples/s (full GAN3D train steps through `fit`, from the median step
@@ -83,12 +84,33 @@ def measure(preset: str, mixed: bool, batch_size: int, steps: int) -> dict:
     }
 
 
+def measure_views(resolution: int, image_size: int = 256, n: int = 20) -> dict:
+    """Median time of one random training view (`gan3d_tf.data.views.make_pair`) of a procedural chair."""
+    import tensorflow as tf
+
+    from gan3d_tf.data.procedural import make_dataset
+    from gan3d_tf.data.views import make_pair
+
+    chairs = [tf.constant(v) for v in make_dataset("chair", 4, resolution=resolution, seed=0)]
+    render = tf.function(lambda v, s: make_pair(v, s, image_size=image_size)[0])
+    render(chairs[0], tf.constant([0, 0], tf.int64)).numpy()  # trace
+    seconds = []
+    for i in range(n):
+        start = time.perf_counter()
+        render(chairs[i % 4], tf.constant([0, i], tf.int64)).numpy()
+        seconds.append(time.perf_counter() - start)
+    median = statistics.median(seconds)
+    return {"resolution": resolution, "image_size": image_size, "views": n, "median_ms": round(1000 * median, 1),
+            "views_per_s": round(1 / median, 1), "threads": "all (tf default)"}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--presets", nargs="+", default=["modelnet32", "paper64"], help="presets to measure")
     p.add_argument("--precisions", nargs="+", choices=("float32", "mixed"), default=["float32", "mixed"])
     p.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
     p.add_argument("--batch-size", type=int, help="batch size (default: 32 at 32^3, 16 at 64^3)")
+    p.add_argument("--views", action="store_true", help="measure the VAE-GAN view renderer instead")
     p.add_argument("--one", nargs=2, metavar=("PRESET", "PRECISION"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
@@ -99,6 +121,10 @@ def main(argv=None) -> int:
 
     import tensorflow as tf
 
+    if args.views:
+        print(json.dumps({"cpu_count": os.cpu_count(), "tensorflow": tf.__version__,
+                          "views": [measure_views(32), measure_views(64)]}, indent=2))
+        return 0
     results = []
     for preset in args.presets:
         for precision in args.precisions:
