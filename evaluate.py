@@ -16,7 +16,8 @@ PNG beside the JSON.
 
 `reconstruct` predicts a voxel grid from each IKEA photo with a 3D-VAE-GAN
 run and prints per-category voxel average precision, the mean AP and IoU (at
-0.5); with --json it also writes OUT.png, photos next to predictions and
+0.5), next to a baseline that ignores the image and predicts the mean training
+shape for every photo; with --json it also writes OUT.png, photos next to predictions and
 ground truth.
 
 `export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
@@ -94,12 +95,12 @@ def main(argv=None) -> int:
     if args.command == "reconstruct":
         from pathlib import Path
 
-        from gan3d_tf.reconstruct import evaluate_ikea, load_image_to_shape
+        from gan3d_tf.reconstruct import evaluate_ikea, load_image_to_shape, mean_training_shape
 
         try:
             encoder, generator = load_image_to_shape(args.model)
             sheet = str(Path(args.json).with_suffix(".png")) if args.json else None
-            report = evaluate_ikea(encoder, generator, args.ikea, sheet)
+            report = evaluate_ikea(encoder, generator, args.ikea, sheet, mean_training_shape(args.model))
         except (FileNotFoundError, ValueError) as e:
             print(f"evaluate.py: error: {e}", file=sys.stderr)
             return 2

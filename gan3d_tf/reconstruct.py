@@ -51,7 +51,15 @@ def predict(encoder, generator, images: np.ndarray, batch_size: int = 16) -> np.
                            for i in range(0, len(images), batch_size)])
 
 
-def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None) -> dict:
+def mean_training_shape(run_dir) -> np.ndarray:
+    """The mean occupancy grid [R, R, R] of the shapes a run was trained on (re-read from its config)."""
+    from gan3d_tf.config import Config
+    from gan3d_tf.training import load_training_data
+
+    return load_training_data(Config.from_json(Path(run_dir) / "config.json")).voxels.mean(0, dtype=np.float32)
+
+
+def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, mean_shape: np.ndarray | None = None) -> dict:
     """Per-category voxel AP, mean AP and IoU on the IKEA test images.
 
     Each photo is padded to a square and resized to the encoder's input; the
@@ -64,10 +72,13 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None) -> dic
         generator: the trained generator.
         ikea_dir: the IKEA directory (Images/, Voxels/, Lists/).
         sheet: optional PNG path for a sheet of photo / prediction / ground truth.
+        mean_shape: optional mean training grid [R, R, R]; predicting it for
+            every photo (ignoring the image) is reported as a baseline.
 
     Returns:
         {"ap": {category: AP}, "mean_ap", "iou", "iou_per_category", "iou_threshold",
-        "n_images", "n_skipped", "problems"}.
+        "n_images", "n_skipped", "problems"} and, with mean_shape,
+        "baseline_mean_shape": {"ap", "mean_ap"}.
     """
     data = load_ikea(ikea_dir)
     images = np.stack([load_image(p, encoder.image_size) for p in data.image_paths])
@@ -77,6 +88,10 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None) -> dic
     report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"], "iou": overlap["mean_iou"],
               "iou_per_category": overlap["by_category"], "iou_threshold": IOU_THRESHOLD,
               "n_images": len(images), "n_skipped": data.n_skipped, "problems": data.problems}
+    if mean_shape is not None:
+        constant = np.repeat(to_grid(np.asarray(mean_shape, np.float32)[None]), len(images), 0)
+        report["baseline_mean_shape"] = average_precision_by_category(constant, data.voxels, data.labels,
+                                                                      data.categories)
     if sheet:
         rows = np.concatenate([np.flatnonzero(data.labels == c)[:2] for c in range(len(data.categories))])
         save_reconstruction_sheet(images[rows], probabilities[rows], data.voxels[rows], sheet, IOU_THRESHOLD,

@@ -102,6 +102,8 @@ def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
     assert report["mean_ap"] == pytest.approx(np.mean(list(report["ap"].values())))
     assert report["n_images"] == 937 and 0 <= report["iou"] <= 1 and report["iou_threshold"] == 0.5
     assert (tmp_path / "ikea.png").stat().st_size > 10_000
+    baseline = report["baseline_mean_shape"]
+    assert set(baseline["ap"]) == set(report["ap"]) and 0 < baseline["mean_ap"] < 1
     assert json.loads(capsys.readouterr().out)["mean_ap"] == report["mean_ap"]
 
 
