@@ -101,7 +101,7 @@ def test_joint_step_trains_all_three_networks():
     model = _tiny("joint")
     before = {name: [w.numpy().copy() for w in net.trainable_weights]
               for name, net in (("e", model.encoder), ("g", model.generator), ("d", model.discriminator))}
-    history = model.fit(_pairs(), epochs=1, verbose=0).history
+    history = model.fit(_pairs(), epochs=1, verbose=0, shuffle=False).history
     assert {"kl", "recon", "recon_iou", "d_loss", "g_loss", "d_acc", "d_updated"} <= set(history)
     for name, net in (("e", model.encoder), ("g", model.generator)):
         assert any(not np.array_equal(a, b.numpy()) for a, b in zip(before[name], net.trainable_weights)), name
@@ -115,7 +115,7 @@ def test_separate_recipe_trains_only_the_encoder():
     g_before = [w.numpy().copy() for w in model.generator.weights]  # BN statistics included
     d_before = [w.numpy().copy() for w in model.discriminator.weights]
     e_before = [w.numpy().copy() for w in model.encoder.trainable_weights]
-    history = model.fit(_pairs(), epochs=2, verbose=0).history
+    history = model.fit(_pairs(), epochs=2, verbose=0, shuffle=False).history
     assert set(history) == {"kl", "recon", "recon_iou"}
     assert all(np.array_equal(a, b.numpy()) for a, b in zip(g_before, model.generator.weights))
     assert all(np.array_equal(a, b.numpy()) for a, b in zip(d_before, model.discriminator.weights))
@@ -135,7 +135,7 @@ def test_vaegan_learns_to_reconstruct():
     voxels[which == 0, :, :, :8] = 1  # bottom half
     voxels[which == 1, :8] = 1  # front half
     data = tf.data.Dataset.from_tensor_slices(((images, voxels),)).batch(4).cache()
-    history = model.fit(data, epochs=40, verbose=0).history
+    history = model.fit(data, epochs=40, verbose=0, shuffle=False).history
     assert history["recon"][-1] < 0.5 * history["recon"][0], history["recon"]
     assert history["recon_iou"][-1] > 0.6, history["recon_iou"]
 
