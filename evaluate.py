@@ -104,11 +104,7 @@ def main(argv=None) -> int:
         except (FileNotFoundError, ValueError) as e:
             print(f"evaluate.py: error: {e}", file=sys.stderr)
             return 2
-        text = json.dumps(report, indent=2)
-        print(text)
-        if args.json:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(text + "\n")
+        print_report(report, args.json)
         return 0
     if args.command == "export":
         from gan3d_tf.export import export_run
@@ -142,17 +138,25 @@ def classify(args) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"evaluate.py: error: {e}", file=sys.stderr)
         return 2
-    text = json.dumps(report, indent=2)
-    print(text)
+    print_report(report, args.json)
     if args.json:
         from pathlib import Path
 
         from gan3d_tf.classify import save_confusion_png
 
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(text + "\n")
         save_confusion_png(report["confusion"], report["classes"], Path(args.json).with_suffix(".png"))
     return 0
+
+
+def print_report(report: dict, json_path: str | None) -> None:
+    """Prints the report as JSON and, when json_path is given, writes it there too."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if json_path:
+        from pathlib import Path
+
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -155,11 +155,20 @@ class GAN3D(keras.Model):
         d_grads = d_tape.gradient(d_scaled, self.discriminator.trainable_variables)
         g_grads = g_tape.gradient(g_scaled, self.generator.trainable_variables)
 
+        self.apply_gan_update(real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake)
+        return {m.name: m.result() for m in self.metrics}
+
+    def apply_gan_update(self, real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake) -> None:
+        """Updates G always and D only when its batch accuracy is <= d_acc_threshold; updates the GAN metrics.
+
+        D's accuracy (real logits > 0, fake logits < 0) is summed over
+        replicas so that every replica takes the same decision.
+        """
         correct = tf.reduce_sum(tf.cast(real_logits > 0, tf.float32)) + tf.reduce_sum(
             tf.cast(fake_logits < 0, tf.float32)
         )
-        counts = tf.stack([correct, tf.cast(2 * batch, tf.float32)])
-        counts = tf.distribute.get_replica_context().all_reduce("sum", counts)
+        total = tf.cast(tf.shape(real_logits)[0] + tf.shape(fake_logits)[0], tf.float32)
+        counts = tf.distribute.get_replica_context().all_reduce("sum", tf.stack([correct, total]))
         d_acc = counts[0] / counts[1]
 
         self.g_optimizer.apply(g_grads, self.generator.trainable_variables)
@@ -172,7 +181,6 @@ class GAN3D(keras.Model):
         self.d_acc_tracker.update_state(d_acc)
         self.d_update_tracker.update_state(tf.cast(updated, tf.float32))
         self.occupancy_tracker.update_state(tf.reduce_mean(tf.cast(fake > 0.5, tf.float32)))
-        return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
         config = super().get_config()

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from gan3d_tf.config import RECIPES
-from gan3d_tf.gan3d import GAN3D, apply_gradients_if
+from gan3d_tf.gan3d import GAN3D
 from gan3d_tf.reparameterize import Reparameterize
 
 
@@ -152,19 +152,7 @@ class VAEGAN3D(GAN3D):
         if joint:
             g_grads = tape.gradient(g_scaled, self.generator.trainable_variables)
             d_grads = tape.gradient(d_scaled, self.discriminator.trainable_variables)
-            correct = tf.reduce_sum(tf.cast(real_logits > 0, tf.float32)) + tf.reduce_sum(
-                tf.cast(fake_logits < 0, tf.float32))
-            counts = tf.distribute.get_replica_context().all_reduce(
-                "sum", tf.stack([correct, tf.cast(2 * batch, tf.float32)]))
-            d_acc = counts[0] / counts[1]
-            self.g_optimizer.apply(g_grads, self.generator.trainable_variables)
-            updated = apply_gradients_if(self.d_optimizer, d_acc <= self.d_acc_threshold, d_grads,
-                                         self.discriminator.trainable_variables)
-            self.d_loss_tracker.update_state(d_loss)
-            self.g_loss_tracker.update_state(gan_g_loss)
-            self.d_acc_tracker.update_state(d_acc)
-            self.d_update_tracker.update_state(tf.cast(updated, tf.float32))
-            self.occupancy_tracker.update_state(tf.reduce_mean(tf.cast(fake > 0.5, tf.float32)))
+            self.apply_gan_update(real_logits, fake_logits, g_grads, d_grads, d_loss, gan_g_loss, fake)
         del tape
         hit = tf.cast(recon > 0.5, tf.float32) * real
         union = tf.cast((tf.cast(recon > 0.5, tf.float32) + real) > 0, tf.float32)
