@@ -118,9 +118,8 @@ class VAEGANConfig:
             raise ValueError(f"vaegan.image_size must be a multiple of 32 (>= 64), got {self.image_size}")
         if len(self.e_widths) != 4 or any(int(w) <= 0 for w in self.e_widths):
             raise ValueError(f"vaegan.e_widths must be 4 positive ints, got {list(self.e_widths)}")
-        for name in ("e_learning_rate",):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"vaegan.{name} must be > 0, got {getattr(self, name)}")
+        if not self.e_learning_rate > 0:
+            raise ValueError(f"vaegan.e_learning_rate must be > 0, got {self.e_learning_rate}")
         for name in ("kl_weight", "recon_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"vaegan.{name} must be >= 0, got {getattr(self, name)}")

@@ -97,9 +97,8 @@ def _stage(write, out: Path, name: str, version: int, metadata: dict) -> tuple[P
     return tmp, final
 
 
-def generator_archive(generator: Generator) -> keras.export.ExportArchive:
-    """`serving_default` (z -> voxels) and `sample` (batch_size, seed -> voxels, z)."""
-    g = float32_copy(generator)
+def generator_archive(g: Generator) -> keras.export.ExportArchive:
+    """`serving_default` (z -> voxels) and `sample` (batch_size, seed -> voxels, z) of a float32 generator."""
     z_dim, r = g.z_dim, g.resolution
     archive = keras.export.ExportArchive()
     archive.track(g)
@@ -122,10 +121,9 @@ def generator_archive(generator: Generator) -> keras.export.ExportArchive:
     return archive
 
 
-def features_archive(discriminator: Discriminator) -> keras.export.ExportArchive:
-    """`serving_default`: voxels [batch, R, R, R] -> features [batch, F]."""
-    extractor = feature_extractor(float32_copy(discriminator))
-    r = discriminator.resolution
+def features_archive(extractor: keras.Model) -> keras.export.ExportArchive:
+    """`serving_default`: voxels [batch, R, R, R] -> features [batch, F], for a `feature_extractor`."""
+    r = extractor.input_shape[1]
     archive = keras.export.ExportArchive()
     archive.track(extractor)
     archive.add_endpoint(
@@ -164,16 +162,15 @@ def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(nll, bounds=(-8, 8), method="bounded").x))
 
 
-def classifier_archive(discriminator: Discriminator, pipeline, classes, temperature: float):
-    """`serving_default`: voxels -> probabilities, scores, class_id, class_name."""
-    extractor = feature_extractor(float32_copy(discriminator))
+def classifier_archive(extractor: keras.Model, pipeline, classes, temperature: float):
+    """`serving_default`: voxels -> probabilities, scores, class_id, class_name, for a `feature_extractor`."""
     w, b = fold_svm(pipeline)
-    if w.shape != (feature_size(discriminator), len(classes)):
-        raise ValueError(f"SVM weights {w.shape} do not match {feature_size(discriminator)} features "
-                         f"x {len(classes)} classes")
+    n_features = extractor.output_shape[-1]
+    if w.shape != (n_features, len(classes)):
+        raise ValueError(f"SVM weights {w.shape} do not match {n_features} features x {len(classes)} classes")
     head = LinearHead(w.shape[0], classes, temperature, name="svm")
     head.set_weights([w, b])
-    r = discriminator.resolution
+    r = extractor.input_shape[1]
     archive = keras.export.ExportArchive()
     archive.track(extractor)
     archive.track(head)
@@ -199,9 +196,9 @@ def decode_photo(image_bytes, size: int) -> tf.Tensor:
     return tf.clip_by_value(resized, 0.0, 1.0)
 
 
-def image_to_shape_archive(encoder, generator: Generator) -> keras.export.ExportArchive:
-    """`serving_default` (images -> voxels, z = posterior mean) and `from_bytes` (encoded images -> voxels)."""
-    e, g = float32_copy(encoder), float32_copy(generator)
+def image_to_shape_archive(e, g: Generator) -> keras.export.ExportArchive:
+    """`serving_default` (images -> voxels, z = posterior mean) and `from_bytes` (encoded images -> voxels)
+    of a float32 encoder and generator."""
     s, r = e.image_size, g.resolution
     archive = keras.export.ExportArchive()
     archive.track(e)
@@ -265,29 +262,33 @@ def export(generator: Generator, discriminator: Discriminator, out="saved_models
         "keras": keras.__version__,
         **(metadata or {}),
     }
+    # the exported networks compute in float32 (one copy each, shared by the servables)
+    g, d = float32_copy(generator), float32_copy(discriminator)
+    e = float32_copy(encoder) if encoder is not None else None
+    extractor = feature_extractor(d)
     writers = {
-        GENERATOR: (lambda p: generator_archive(generator).write_out(str(p), verbose=False), common),
-        FEATURES: (lambda p: features_archive(discriminator).write_out(str(p), verbose=False),
+        GENERATOR: (lambda p: generator_archive(g).write_out(str(p), verbose=False), common),
+        FEATURES: (lambda p: features_archive(extractor).write_out(str(p), verbose=False),
                    dict(common, feature_size=feature_size(discriminator))),
     }
     if classifier is not None:
         writers[CLASSIFIER] = (
-            lambda p: classifier_archive(discriminator, classifier["pipeline"], classifier["classes"],
+            lambda p: classifier_archive(extractor, classifier["pipeline"], classifier["classes"],
                                          classifier["temperature"]).write_out(str(p), verbose=False),
             dict(common, classes=list(classifier["classes"]), temperature=classifier["temperature"],
                  feature_size=feature_size(discriminator), metrics=classifier.get("metrics", {})))
 
     if encoder is not None:
         writers[IMAGE_TO_SHAPE] = (
-            lambda p: image_to_shape_archive(encoder, generator).write_out(str(p), verbose=False),
+            lambda p: image_to_shape_archive(e, g).write_out(str(p), verbose=False),
             dict(common, image_size=encoder.image_size, z="posterior mean of q(z|y)"))
 
     def save_keras(p):
         p.mkdir(parents=True)
-        float32_copy(generator).save(p / "generator.keras")
-        float32_copy(discriminator).save(p / "discriminator.keras")
-        if encoder is not None:
-            float32_copy(encoder).save(p / "encoder.keras")
+        g.save(p / "generator.keras")
+        d.save(p / "discriminator.keras")
+        if e is not None:
+            e.save(p / "encoder.keras")
 
     writers[KERAS_DIR] = (save_keras, common)
     staged = {}
@@ -296,9 +297,7 @@ def export(generator: Generator, discriminator: Discriminator, out="saved_models
             staged[name] = _stage(write, out, name, version, meta)
         for tmp, final in staged.values():
             os.rename(tmp, final)
-    finally:
-        for tmp, _ in staged.values():
-            shutil.rmtree(tmp, ignore_errors=True)
+    finally:  # whatever was staged and not renamed into place
         for name in writers:
             for leftover in (out / name).glob(f".tmp-{version}-{os.getpid()}"):
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -322,9 +321,8 @@ def fit_classifier(discriminator: Discriminator, data_path, seed: int = 0) -> di
     train = load_voxel_npz(data_path, "all", "train", resolution=r)
     x = extract_features(discriminator, train.voxels)
     pipeline, alpha, cv = fit_svm(x, train.labels, seed=seed)
-    temperature = fit_temperature(pipeline.decision_function(x) if len(train.classes) > 2
-                                  else np.stack([-pipeline.decision_function(x), pipeline.decision_function(x)], 1),
-                                  train.labels)
+    w, b = fold_svm(pipeline)
+    temperature = fit_temperature(x @ w + b, train.labels)
     metrics = {"data": str(data_path), "n_train": len(train.voxels), "alpha": alpha, "cv_accuracy": cv}
     try:
         test = load_voxel_npz(data_path, "all", "test", resolution=r, skip_empty=False)
@@ -362,8 +360,8 @@ def export_run(run_dir, out="saved_models", classifier_data=None, seed: int = 0)
         metadata["epochs_trained"] = int(tf.train.load_variable(latest, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
     encoder = None
     if metadata["config"].get("algorithm") == "vaegan":
-        from gan3d_tf.reconstruct import load_image_to_shape
+        from gan3d_tf.reconstruct import load_encoder
 
-        encoder, _ = load_image_to_shape(run_dir)
+        encoder = load_encoder(run_dir)
     classifier = fit_classifier(discriminator, classifier_data, seed) if classifier_data is not None else None
     return export(generator, discriminator, out, classifier=classifier, encoder=encoder, metadata=metadata)

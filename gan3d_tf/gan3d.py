@@ -138,16 +138,10 @@ class GAN3D(keras.Model):
         batch = tf.shape(real)[0]
         z = self.sample_z(batch)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        bce = tf.nn.sigmoid_cross_entropy_with_logits
 
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(z, training=True)
-            logits = tf.cast(self.discriminator(tf.concat([real, fake], 0), training=True), tf.float32)
-            real_logits, fake_logits = logits[:batch], logits[batch:]
-            d_loss = tf.reduce_mean(bce(tf.ones_like(real_logits), real_logits)) + tf.reduce_mean(
-                bce(tf.zeros_like(fake_logits), fake_logits)
-            )
-            g_loss = tf.reduce_mean(bce(tf.ones_like(fake_logits), fake_logits))
+            real_logits, fake_logits, d_loss, g_loss = self.gan_losses(real, fake)
             # Optimizers sum gradients over replicas: scale each replica's mean.
             d_scaled = self.d_optimizer.scale_loss(d_loss / replicas)
             g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)
@@ -157,6 +151,21 @@ class GAN3D(keras.Model):
 
         self.apply_gan_update(real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake)
         return {m.name: m.result() for m in self.metrics}
+
+    def gan_losses(self, real, fake):
+        """One D pass over concat(real, fake): (real_logits, fake_logits, d_loss, g_loss), all from logits.
+
+        D minimises BCE(real, 1) + BCE(fake, 0); G the non-saturating BCE(fake, 1).
+        """
+        bce = tf.nn.sigmoid_cross_entropy_with_logits
+        batch = tf.shape(real)[0]
+        logits = tf.cast(self.discriminator(tf.concat([real, fake], 0), training=True), tf.float32)
+        real_logits, fake_logits = logits[:batch], logits[batch:]
+        d_loss = tf.reduce_mean(bce(tf.ones_like(real_logits), real_logits)) + tf.reduce_mean(
+            bce(tf.zeros_like(fake_logits), fake_logits)
+        )
+        g_loss = tf.reduce_mean(bce(tf.ones_like(fake_logits), fake_logits))
+        return real_logits, fake_logits, d_loss, g_loss
 
     def apply_gan_update(self, real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake) -> None:
         """Updates G always and D only when its batch accuracy is <= d_acc_threshold; updates the GAN metrics.

@@ -13,12 +13,11 @@ from gan3d_tf.reconstruction_metrics import average_precision_by_category, iou, 
 IOU_THRESHOLD = 0.5  # a voxel is predicted occupied when its probability is above this (for IoU and pictures)
 
 
-def load_image_to_shape(run_dir):
-    """(encoder, generator) of a 3D-VAE-GAN run directory (its `.keras` files or latest checkpoint)."""
+def load_encoder(run_dir):
+    """The encoder of a 3D-VAE-GAN run directory (its `encoder.keras`, else its latest checkpoint)."""
     import keras
 
     from gan3d_tf.config import Config
-    from gan3d_tf.sampling import load_network
     from gan3d_tf.training import build_encoder
 
     run_dir = Path(run_dir)
@@ -29,14 +28,20 @@ def load_image_to_shape(run_dir):
         raise ValueError(f"{run_dir} is a {config.algorithm!r} run; reconstruction needs a 3D-VAE-GAN run "
                          f"(train.py --model vaegan)")
     if (run_dir / "encoder.keras").is_file():
-        encoder = keras.saving.load_model(run_dir / "encoder.keras")
-    else:
-        latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
-        if latest is None:
-            raise FileNotFoundError(f"{run_dir}: no encoder.keras and no checkpoint")
-        encoder = build_encoder(config)
-        tf.train.Checkpoint(encoder=encoder).restore(latest).expect_partial().assert_existing_objects_matched()
-    return encoder, load_network(run_dir, "generator")
+        return keras.saving.load_model(run_dir / "encoder.keras")
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if latest is None:
+        raise FileNotFoundError(f"{run_dir}: no encoder.keras and no checkpoint")
+    encoder = build_encoder(config)
+    tf.train.Checkpoint(encoder=encoder).restore(latest).expect_partial().assert_existing_objects_matched()
+    return encoder
+
+
+def load_image_to_shape(run_dir):
+    """(encoder, generator) of a 3D-VAE-GAN run directory (its `.keras` files or latest checkpoint)."""
+    from gan3d_tf.sampling import load_network
+
+    return load_encoder(run_dir), load_network(run_dir, "generator")
 
 
 def predict(encoder, generator, images: np.ndarray, batch_size: int = 16) -> np.ndarray:

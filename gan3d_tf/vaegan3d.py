@@ -127,7 +127,6 @@ class VAEGAN3D(GAN3D):
         batch = tf.shape(real)[0]
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         joint = self.recipe == "joint"
-        bce = tf.nn.sigmoid_cross_entropy_with_logits
 
         with tf.GradientTape(persistent=True) as tape:
             mean, log_variance = self.encoder(images, training=True)
@@ -137,11 +136,7 @@ class VAEGAN3D(GAN3D):
             e_loss = self.kl_weight * kl + self.recon_weight * recon_err
             if joint:
                 fake = self.generator(self.sample_z(batch), training=True)
-                logits = tf.cast(self.discriminator(tf.concat([real, fake], 0), training=True), tf.float32)
-                real_logits, fake_logits = logits[:batch], logits[batch:]
-                d_loss = tf.reduce_mean(bce(tf.ones_like(real_logits), real_logits)) + tf.reduce_mean(
-                    bce(tf.zeros_like(fake_logits), fake_logits))
-                gan_g_loss = tf.reduce_mean(bce(tf.ones_like(fake_logits), fake_logits))
+                real_logits, fake_logits, d_loss, gan_g_loss = self.gan_losses(real, fake)
                 g_loss = gan_g_loss + self.recon_weight * recon_err
                 g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)
                 d_scaled = self.d_optimizer.scale_loss(d_loss / replicas)

@@ -20,9 +20,7 @@ def training_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epo
         seed: shuffle seed.
         initial_epoch: index of the first epoch produced.
     """
-    n = len(voxels)
-    if n < batch_size:
-        raise ValueError(f"batch_size {batch_size} is larger than the {n} training shapes")
+    n = _check_batch(len(voxels), batch_size)
     grids = tf.constant(voxels, dtype=tf.uint8)
 
     def epoch_indices(epoch):
@@ -34,6 +32,13 @@ def training_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epo
         .map(lambda idx: tf.cast(tf.gather(grids, idx), tf.float32), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def _check_batch(n: int, batch_size: int) -> int:
+    """n, after checking that at least one full batch fits in n shapes."""
+    if n < batch_size:
+        raise ValueError(f"batch_size {batch_size} is larger than the {n} training shapes")
+    return n
 
 
 def _epoch_order(n: int, batch_size: int, seed: int, epoch) -> tf.data.Dataset:
@@ -61,9 +66,7 @@ def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: 
     """
     from gan3d_tf.data.views import view_pairs
 
-    n = len(voxels)
-    if n < batch_size:
-        raise ValueError(f"batch_size {batch_size} is larger than the {n} training shapes")
+    n = _check_batch(len(voxels), batch_size)
     grids = tf.constant(voxels, dtype=tf.uint8)
 
     def epoch_pairs(epoch):
