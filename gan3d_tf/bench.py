@@ -3,6 +3,7 @@
     python -m gan3d_tf.bench                     # 32^3 and 64^3, fp32 and mixed precision
     python -m gan3d_tf.bench --presets smoke --steps 3
     python -m gan3d_tf.bench --views             # 3D-VAE-GAN training views rendered per second
+    python -m gan3d_tf.bench --svm RUN_DIR FILE.npz  # linear-SVM solvers on a trained D's features
 
 For each (preset, precision) a fresh subprocess builds the model and measures
 training samples/s (full GAN3D train steps through `fit`, from the median step
@@ -104,6 +105,49 @@ def measure_views(resolution: int, image_size: int = 256, n: int = 20) -> dict:
             "views_per_s": round(1 / median, 1), "threads": "all (tf default)"}
 
 
+SVM_SOLVERS = ("asgd", "sgd", "liblinear")
+
+
+def measure_svm(run_dir: str, data_path: str, alpha: float, solvers=SVM_SOLVERS) -> dict:
+    """Fit time (one core) and test accuracy of one linear-SVM fit per solver on a run's D features.
+
+    asgd is `classify.fit_svm`'s solver (averaged SGD, SVM_EPOCHS passes);
+    sgd is plain SGD up to 100 passes; liblinear is `LinearSVC` (hinge loss,
+    dual coordinate descent) with C = 1 / (alpha * n_train), the same objective.
+    """
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    from gan3d_tf.classify import SVM_EPOCHS
+    from gan3d_tf.data.voxel_npz import load_voxel_npz
+    from gan3d_tf.features import extract_features
+    from gan3d_tf.sampling import load_network
+
+    d = load_network(run_dir, "discriminator")
+    train = load_voxel_npz(data_path, "all", "train", resolution=d.resolution)
+    test = load_voxel_npz(data_path, "all", "test", resolution=d.resolution, skip_empty=False)
+    xtr, xte = extract_features(d, train.voxels), extract_features(d, test.voxels)
+    n = len(xtr)
+    make = {
+        "asgd": lambda: SGDClassifier(loss="hinge", alpha=alpha, average=True, max_iter=SVM_EPOCHS, tol=None,
+                                      random_state=0),
+        "sgd": lambda: SGDClassifier(loss="hinge", alpha=alpha, max_iter=100, tol=1e-4, random_state=0),
+        "liblinear": lambda: LinearSVC(C=1.0 / (alpha * n), loss="hinge", dual=True, max_iter=2000),
+    }
+    results = []
+    for name in solvers:
+        model = make_pipeline(StandardScaler(), make[name]())
+        start = time.perf_counter()
+        model.fit(xtr, train.labels)
+        seconds = time.perf_counter() - start
+        results.append({"solver": name, "fit_s": round(seconds, 1),
+                        "test_accuracy": round(float((model.predict(xte) == test.labels).mean()), 4)})
+    return {"run": str(run_dir), "data": str(data_path), "n_train": n, "n_features": int(xtr.shape[1]),
+            "classes": len(train.classes), "alpha": alpha, "threads": 1, "svm": results}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--presets", nargs="+", default=["modelnet32", "paper64"], help="presets to measure")
@@ -111,6 +155,10 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
     p.add_argument("--batch-size", type=int, help="batch size (default: 32 at 32^3, 16 at 64^3)")
     p.add_argument("--views", action="store_true", help="measure the VAE-GAN view renderer instead")
+    p.add_argument("--svm", nargs=2, metavar=("RUN_DIR", "FILE.npz"),
+                   help="measure linear-SVM solvers on the features of RUN_DIR's D instead")
+    p.add_argument("--svm-alpha", type=float, default=1e-4, help="--svm: L2 penalty of every solver")
+    p.add_argument("--svm-solvers", nargs="+", choices=SVM_SOLVERS, default=list(SVM_SOLVERS), help="--svm: solvers")
     p.add_argument("--one", nargs=2, metavar=("PRESET", "PRECISION"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
@@ -121,6 +169,10 @@ def main(argv=None) -> int:
 
     import tensorflow as tf
 
+    if args.svm:
+        print(json.dumps({"cpu_count": os.cpu_count(), **measure_svm(*args.svm, args.svm_alpha, args.svm_solvers)},
+                         indent=2))
+        return 0
     if args.views:
         print(json.dumps({"cpu_count": os.cpu_count(), "tensorflow": tf.__version__,
                           "views": [measure_views(32), measure_views(64)]}, indent=2))

@@ -19,28 +19,40 @@ from gan3d_tf.data.voxel_npz import load_voxel_npz, resample
 from gan3d_tf.discriminator import Discriminator
 from gan3d_tf.features import extract_features
 
-ALPHA_GRID = (1e-4, 1e-3, 1e-2, 1e-1)  # L2 regularisation strengths of the SVM tried by cross-validation on train
+ALPHA_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)  # L2 regularisation strengths of the SVM tried by cross-validation on train
+SVM_EPOCHS = 10  # passes of averaged SGD over the training features per SVM fit
 RAW_RESOLUTION = 16  # raw-voxel baseline: grids max-pooled to this side
 
 
 def fit_svm(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0, alpha_grid=ALPHA_GRID):
     """A standardised linear SVM with its regularisation chosen by stratified k-fold CV on (x, y) only.
 
-    The SVM (hinge loss, L2 penalty alpha, one-vs-rest) is trained by
-    stochastic gradient descent (`SGDClassifier`): liblinear's `LinearSVC`
-    did not converge in 5000 iterations on the 7168-d ModelNet10 features and
-    took over 20 minutes for the first feature set on 2 cores.
+    The SVM (hinge loss, L2 penalty alpha, one-vs-rest) is trained by averaged
+    stochastic gradient descent (`SGDClassifier(average=True)`) for a fixed
+    `SVM_EPOCHS` passes. Measured on the 7168-d ModelNet10 features of a trained
+    D (one fit, one core): liblinear's `LinearSVC` took 100-380 s and plain SGD
+    stopped at its 100-pass cap after 16 s, while averaged SGD takes 5 s for
+    the same or higher test accuracy; that is what makes the 40-class
+    ModelNet40 CV fit in minutes.
+
+    Args:
+        x: [N, F] features.
+        y: [N] integer labels.
+        folds: CV folds (reduced to the smallest class count when that is lower).
+        seed: seed of the folds and of SGD's sample order.
+        alpha_grid: penalties tried.
 
     Returns:
         (fitted pipeline, chosen alpha, mean CV accuracy of the chosen alpha).
     """
     min_count = int(np.bincount(y)[np.unique(y)].min())  # folds cannot exceed the smallest class
     folds = max(2, min(folds, min_count))
+    svm = SGDClassifier(loss="hinge", average=True, max_iter=SVM_EPOCHS, tol=None, random_state=seed)
     search = GridSearchCV(
-        make_pipeline(StandardScaler(), SGDClassifier(loss="hinge", max_iter=100, tol=1e-4, random_state=seed)),
+        make_pipeline(StandardScaler(), svm),
         {"sgdclassifier__alpha": list(alpha_grid)},
         cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
-        n_jobs=-1,  # liblinear is single-threaded: one CV fit per core
+        n_jobs=-1,  # one CV fit per core
     )
     search.fit(x, y)
     return search.best_estimator_, float(search.best_params_["sgdclassifier__alpha"]), float(search.best_score_)

@@ -95,6 +95,7 @@ class GAN3D(keras.Model):
         self.d_acc_tracker = keras.metrics.Mean(name="d_acc")
         self.d_update_tracker = keras.metrics.Mean(name="d_updated")
         self.occupancy_tracker = keras.metrics.Mean(name="fake_occupancy")
+        self.diversity_tracker = keras.metrics.Mean(name="fake_diversity")
         self.built = True  # G and D are built functional models; call() maps z to voxels
 
     @property
@@ -105,6 +106,7 @@ class GAN3D(keras.Model):
             self.d_acc_tracker,
             self.d_update_tracker,
             self.occupancy_tracker,
+            self.diversity_tracker,
         ]
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -190,6 +192,8 @@ class GAN3D(keras.Model):
         self.d_acc_tracker.update_state(d_acc)
         self.d_update_tracker.update_state(tf.cast(updated, tf.float32))
         self.occupancy_tracker.update_state(tf.reduce_mean(tf.cast(fake > 0.5, tf.float32)))
+        # Mode-collapse monitor: per-voxel std of G's outputs over the batch, averaged (0: every z, one shape).
+        self.diversity_tracker.update_state(tf.reduce_mean(tf.math.reduce_std(tf.cast(fake, tf.float32), axis=0)))
 
     def get_config(self):
         config = super().get_config()

@@ -68,10 +68,28 @@ def test_metrics_match_a_hand_computation():
         "d_loss": bce(1, real_l) + bce(0, fake_l),
         "g_loss": bce(1, fake_l),
         "d_acc": (np.sum(real_l > 0) + np.sum(fake_l < 0)) / 16,
+        "fake_occupancy": np.mean(fake.numpy() > 0.5),
+        "fake_diversity": np.mean(np.std(fake.numpy(), axis=0)),
     }
     logs = gan.train_on_batch(x, return_dict=True)
     for key, value in expected.items():
         assert logs[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
+
+
+def test_diversity_is_zero_for_a_collapsed_generator():
+    """fake_diversity measures variation across z, not across space: a G that ignores z scores 0."""
+    gan = build_gan(tiny_config(**{"train.d_acc_threshold": 1.0}))
+    x = real_batch()
+    assert gan.train_on_batch(x, return_dict=True)["fake_diversity"] > 1e-3
+    gan.reset_metrics()
+    first = gan.generator.get_layer("deconv1")
+    first.kernel.assign(tf.zeros_like(first.kernel))  # z no longer reaches the output
+    bn = gan.generator.get_layer("bn1")
+    bn.beta.assign(tf.random.normal(bn.beta.shape, seed=1))  # but the output still varies in space
+    fake = gan.generator(tf.random.uniform((8, 16), seed=2), training=True).numpy()
+    assert np.std(fake[0]) > 1e-3
+    # the metric is taken from the step's forward pass, before its update
+    assert gan.train_on_batch(x, return_dict=True)["fake_diversity"] == pytest.approx(0.0, abs=1e-6)
 
 
 MIRRORED = textwrap.dedent(

@@ -36,7 +36,7 @@ def test_run_directory_and_tensorboard(tmp_path):
     assert sorted(p.name for p in (d / "samples").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
     assert (d / "generator.keras").is_file() and (d / "discriminator.keras").is_file()
     tags = event_tags(d / "logs")
-    for metric in ("d_loss", "g_loss", "d_acc", "d_updated", "fake_occupancy"):
+    for metric in ("d_loss", "g_loss", "d_acc", "d_updated", "fake_occupancy", "fake_diversity"):
         assert sorted(tags[f"epoch_{metric}"]) == [0, 1], metric
     assert sorted(tags["samples"]) == [1, 2]
     assert int(run.gan.g_optimizer.iterations.numpy()) == 2 * 3  # 24 shapes / batch 8 = 3 steps per epoch
