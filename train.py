@@ -32,6 +32,8 @@ OVERRIDES = {
     "batch_size": "train.batch_size",
     "g_lr": "train.g_learning_rate",
     "d_lr": "train.d_learning_rate",
+    "d_acc_threshold": "train.d_acc_threshold",
+    "z_prior": "model.z_distribution",
     "seed": "seed",
     "mixed_precision": "train.mixed_precision",
     "model": "algorithm",
@@ -61,6 +63,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, help="global batch size (split across replicas)")
     p.add_argument("--g-lr", type=float, help="Adam step size of G (default: the preset's; paper 0.0025)")
     p.add_argument("--d-lr", type=float, help="Adam step size of D (default: the preset's; paper 1e-5)")
+    p.add_argument("--d-acc-threshold", type=float,
+                   help="D is updated only when its batch accuracy is <= this (paper: 0.8; 1 updates every step)")
+    p.add_argument("--z-prior", choices=("uniform", "normal"),
+                   help="distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
     p.add_argument("--seed", type=int, help="seed of weights, z, data order and built-in shapes (default: 0)")

@@ -79,6 +79,8 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.sample_every_epochs < 1:
             raise ValueError(f"sample_every_epochs must be >= 1, got {self.sample_every_epochs}")
+        if not 0 <= self.d_acc_threshold <= 1:
+            raise ValueError(f"d_acc_threshold must be in [0, 1] (an accuracy), got {self.d_acc_threshold}")
 
 
 @dataclass(frozen=True)

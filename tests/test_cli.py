@@ -61,6 +61,15 @@ def test_learning_rate_flags_set_the_config(tmp_path, capsys):
     assert code == 2 and "d_learning_rate must be > 0" in err
 
 
+def test_gate_and_prior_flags_set_the_config(tmp_path, capsys):
+    import train
+
+    config, _ = train.resolve_config(train.parse_args(["--d-acc-threshold", "1", "--z-prior", "normal"]))
+    assert (config.train.d_acc_threshold, config.model.z_distribution) == (1.0, "normal")
+    code, err = run_train(["--d-acc-threshold", "-0.1", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "d_acc_threshold must be in [0, 1]" in err and not (tmp_path / "r").exists()
+
+
 def test_bad_preset_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as e:
         train.main(["--preset", "huge"])

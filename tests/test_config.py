@@ -30,6 +30,7 @@ def test_json_round_trip(tmp_path):
         ("train.batch_size", 0, "batch_size"),
         ("train.d_learning_rate", -1.0, "d_learning_rate"),
         ("train.epochs", 0, "epochs"),
+        ("train.d_acc_threshold", 1.5, "d_acc_threshold"),
     ],
 )
 def test_validation_names_the_field(field, value, message):
