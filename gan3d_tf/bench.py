@@ -158,7 +158,8 @@ def main(argv=None) -> int:
     p.add_argument("--svm", nargs=2, metavar=("RUN_DIR", "FILE.npz"),
                    help="measure linear-SVM solvers on the features of RUN_DIR's D instead")
     p.add_argument("--svm-alpha", type=float, default=1e-4, help="--svm: L2 penalty of every solver")
-    p.add_argument("--svm-solvers", nargs="+", choices=SVM_SOLVERS, default=list(SVM_SOLVERS), help="--svm: solvers")
+    p.add_argument("--svm-solvers", nargs="+", choices=SVM_SOLVERS, default=["asgd", "sgd"],
+                   help="--svm: solvers (liblinear, opt-in, can take many minutes per fit)")
     p.add_argument("--one", nargs=2, metavar=("PRESET", "PRECISION"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
