@@ -64,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--g-lr", type=float, help="Adam step size of G (default: the preset's; paper 0.0025)")
     p.add_argument("--d-lr", type=float, help="Adam step size of D (default: the preset's; paper 1e-5)")
     p.add_argument("--d-acc-threshold", type=float,
-                   help="D is updated only when its batch accuracy is <= this (paper: 0.8; 1 updates every step)")
+                   help="D is updated only when its batch accuracy is <= this (paper: 0.8; 1: every step; < 0: never)")
     p.add_argument("--z-prior", choices=("uniform", "normal"),
                    help="distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")

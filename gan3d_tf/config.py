@@ -62,7 +62,7 @@ class TrainConfig:
     beta_1: float = 0.5  # Adam beta_1 of both optimizers
     batch_size: int = 100  # global batch (split across replicas)
     epochs: int = 100  # passes over the training shapes
-    d_acc_threshold: float = 0.8  # D is updated only when its batch accuracy (real+fake) <= this
+    d_acc_threshold: float = 0.8  # D is updated only when its batch accuracy (real+fake) <= this (1: always, < 0: never)
     mixed_precision: bool = False  # bf16 compute on CPU, fp16 (with loss scaling) on GPU; variables stay fp32
     sample_every_epochs: int = 1  # write the fixed-z sample grid (PNG + TensorBoard) every N epochs
 
@@ -79,8 +79,9 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.sample_every_epochs < 1:
             raise ValueError(f"sample_every_epochs must be >= 1, got {self.sample_every_epochs}")
-        if not 0 <= self.d_acc_threshold <= 1:
-            raise ValueError(f"d_acc_threshold must be in [0, 1] (an accuracy), got {self.d_acc_threshold}")
+        if not self.d_acc_threshold <= 1:
+            raise ValueError(f"d_acc_threshold must be <= 1 (an accuracy; 1 updates D every step, "
+                             f"< 0 never), got {self.d_acc_threshold}")
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,8 @@ def test_gate_and_prior_flags_set_the_config(tmp_path, capsys):
 
     config, _ = train.resolve_config(train.parse_args(["--d-acc-threshold", "1", "--z-prior", "normal"]))
     assert (config.train.d_acc_threshold, config.model.z_distribution) == (1.0, "normal")
-    code, err = run_train(["--d-acc-threshold", "-0.1", "--out", str(tmp_path / "r")], capsys)
-    assert code == 2 and "d_acc_threshold must be in [0, 1]" in err and not (tmp_path / "r").exists()
+    code, err = run_train(["--d-acc-threshold", "1.1", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "d_acc_threshold must be <= 1" in err and not (tmp_path / "r").exists()
 
 
 def test_bad_preset_is_an_argparse_error(capsys):
