@@ -21,7 +21,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from gan3d_tf.config import PRESETS, Config, get_preset  # noqa: E402
+from gan3d_tf.config import PRESETS, Z_DISTRIBUTIONS, Config, get_preset  # noqa: E402
 
 # flag -> config field it sets (None defaults mean "not given")
 OVERRIDES = {
@@ -65,7 +65,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--d-lr", type=float, help="Adam step size of D (default: the preset's; paper 1e-5)")
     p.add_argument("--d-acc-threshold", type=float,
                    help="D is updated only when its batch accuracy is <= this (paper: 0.8; 1: every step; < 0: never)")
-    p.add_argument("--z-prior", choices=("uniform", "normal"),
+    p.add_argument("--z-prior", choices=Z_DISTRIBUTIONS,
                    help="distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")

@@ -120,7 +120,7 @@ def measure_svm(run_dir: str, data_path: str, alpha: float, solvers=SVM_SOLVERS)
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    from gan3d_tf.classify import SVM_EPOCHS
+    from gan3d_tf.classify import linear_svm
     from gan3d_tf.data.voxel_npz import load_voxel_npz
     from gan3d_tf.features import extract_features
     from gan3d_tf.sampling import load_network
@@ -131,8 +131,7 @@ def measure_svm(run_dir: str, data_path: str, alpha: float, solvers=SVM_SOLVERS)
     xtr, xte = extract_features(d, train.voxels), extract_features(d, test.voxels)
     n = len(xtr)
     make = {
-        "asgd": lambda: SGDClassifier(loss="hinge", alpha=alpha, average=True, max_iter=SVM_EPOCHS, tol=None,
-                                      random_state=0),
+        "asgd": lambda: linear_svm(alpha),
         "sgd": lambda: SGDClassifier(loss="hinge", alpha=alpha, max_iter=100, tol=1e-4, random_state=0),
         "liblinear": lambda: LinearSVC(C=1.0 / (alpha * n), loss="hinge", dual=True, max_iter=2000),
     }

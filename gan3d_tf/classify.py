@@ -24,6 +24,11 @@ SVM_EPOCHS = 10  # passes of averaged SGD over the training features per SVM fit
 RAW_RESOLUTION = 16  # raw-voxel baseline: grids max-pooled to this side
 
 
+def linear_svm(alpha: float = 1e-4, seed: int = 0) -> SGDClassifier:
+    """The linear SVM of `fit_svm`: hinge loss, L2 penalty `alpha`, averaged SGD for SVM_EPOCHS passes."""
+    return SGDClassifier(loss="hinge", alpha=alpha, average=True, max_iter=SVM_EPOCHS, tol=None, random_state=seed)
+
+
 def fit_svm(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0, alpha_grid=ALPHA_GRID):
     """A standardised linear SVM with its regularisation chosen by stratified k-fold CV on (x, y) only.
 
@@ -47,9 +52,8 @@ def fit_svm(x: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0, alpha_g
     """
     min_count = int(np.bincount(y)[np.unique(y)].min())  # folds cannot exceed the smallest class
     folds = max(2, min(folds, min_count))
-    svm = SGDClassifier(loss="hinge", average=True, max_iter=SVM_EPOCHS, tol=None, random_state=seed)
     search = GridSearchCV(
-        make_pipeline(StandardScaler(), svm),
+        make_pipeline(StandardScaler(), linear_svm(seed=seed)),
         {"sgdclassifier__alpha": list(alpha_grid)},
         cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
         n_jobs=-1,  # one CV fit per core
