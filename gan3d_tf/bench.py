@@ -4,6 +4,7 @@
     python -m gan3d_tf.bench --presets smoke --steps 3
     python -m gan3d_tf.bench --views             # 3D-VAE-GAN training views rendered per second
     python -m gan3d_tf.bench --svm RUN_DIR FILE.npz  # linear-SVM solvers on a trained D's features
+    python -m gan3d_tf.bench --builtin           # built-in shapes generated and sample grids drawn per second
 
 For each (preset, precision) a fresh subprocess builds the model and measures
 training samples/s (full GAN3D train steps through `fit`, from the median step
@@ -105,6 +106,27 @@ def measure_views(resolution: int, image_size: int = 256, n: int = 20) -> dict:
             "views_per_s": round(1 / median, 1), "threads": "all (tf default)"}
 
 
+def measure_builtin(n_shapes: int = 100, n_drawn: int = 16, resolution: int = 64, repeats: int = 3) -> dict:
+    """Median time to generate `n_shapes` procedural chairs and to draw a sample grid of `n_drawn` of them."""
+    from gan3d_tf.data.procedural import make_dataset
+    from gan3d_tf.render import render_grid
+
+    def median_seconds(fn):
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            seconds.append(time.perf_counter() - start)
+        return statistics.median(seconds)
+
+    generate = median_seconds(lambda: make_dataset("chair", n_shapes, resolution=resolution, seed=0))
+    shapes = make_dataset("chair", n_drawn, resolution=resolution, seed=0)
+    draw = median_seconds(lambda: render_grid(shapes))
+    return {"resolution": resolution, "generate_shapes": n_shapes, "generate_s": round(generate, 3),
+            "shapes_per_s": round(n_shapes / generate, 1), "sample_grid_shapes": n_drawn,
+            "sample_grid_s": round(draw, 3), "repeats": repeats}
+
+
 SVM_SOLVERS = ("asgd", "sgd", "liblinear")
 
 
@@ -154,6 +176,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
     p.add_argument("--batch-size", type=int, help="batch size (default: 32 at 32^3, 16 at 64^3)")
     p.add_argument("--views", action="store_true", help="measure the VAE-GAN view renderer instead")
+    p.add_argument("--builtin", action="store_true",
+                   help="measure built-in shape generation and sample-grid drawing instead")
     p.add_argument("--svm", nargs=2, metavar=("RUN_DIR", "FILE.npz"),
                    help="measure linear-SVM solvers on the features of RUN_DIR's D instead")
     p.add_argument("--svm-alpha", type=float, default=1e-4, help="--svm: L2 penalty of every solver")
@@ -167,6 +191,10 @@ def main(argv=None) -> int:
         print(json.dumps(measure(preset, precision == "mixed", batch, args.steps)))
         return 0
 
+    if args.builtin:
+        print(json.dumps({"cpu_count": os.cpu_count(), "builtin": [measure_builtin(resolution=32),
+                                                                   measure_builtin(resolution=64)]}, indent=2))
+        return 0
     import tensorflow as tf
 
     if args.svm:

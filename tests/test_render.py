@@ -1,7 +1,5 @@
 """Tests for the numpy voxel renderer."""
 
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -98,9 +96,3 @@ def test_save_png(tmp_path):
     save_png(image, path)
     np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), image)
 
-
-def test_fast_enough():
-    batch = make_dataset("chair", 16, resolution=64)
-    start = time.perf_counter()
-    render_grid(batch)
-    assert time.perf_counter() - start < 2.0
