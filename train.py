@@ -55,7 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--image-size", type=int, help="vaegan: side of the input images in pixels (paper: 256)")
     p.add_argument("--kl-weight", type=float, help="vaegan: alpha_1, weight of the KL term (paper: 5)")
     p.add_argument("--recon-weight", type=float, help="vaegan: alpha_2, weight of the reconstruction term (paper: 1e-4)")
-    p.add_argument("--category", help="class to train on, or 'all' (default: chair)")
+    p.add_argument("--category", help="class to train on, several joined by commas (bed,chair), or 'all' (default: chair)")
     p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
     p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
     p.add_argument("--preset", choices=sorted(PRESETS), help="model/optimiser preset (default: paper64)")
@@ -111,7 +111,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
         config = dataclasses.replace(config, model=gan.model)
     config = config.validate()
     suffix = "-vaegan" if config.algorithm == "vaegan" else ""
-    out = args.out or os.path.join("runs", f"{config.data.category}-{config.preset}{suffix}")
+    out = args.out or os.path.join("runs", f"{config.data.category.replace(',', '+')}-{config.preset}{suffix}")
     return config, out
 
 

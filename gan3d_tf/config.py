@@ -88,7 +88,7 @@ class TrainConfig:
 class DataConfig:
     """Where the training shapes come from."""
 
-    category: str = "chair"  # class name to train on, or "all" for every class of the file
+    category: str = "chair"  # class name to train on, several joined by commas, or "all" for every class
     path: str | None = None  # ModelNet-style .npz (X_train, y_train, ...); None = built-in procedural shapes
     builtin_size: int = 1000  # number of procedural shapes generated when path is None
 

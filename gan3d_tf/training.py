@@ -26,7 +26,7 @@ import tensorflow as tf
 from gan3d_tf.config import Config, ModelConfig
 from gan3d_tf.data import procedural
 from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset, view_dataset
-from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz
+from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz, split_categories
 from gan3d_tf.discriminator import Discriminator
 from gan3d_tf.encoder import Encoder
 from gan3d_tf.epoch_checkpoint import EpochCheckpoint
@@ -72,7 +72,7 @@ def load_training_data(config: Config) -> VoxelSet:
     data, res = config.data, config.model.resolution
     if data.path is not None:
         return load_voxel_npz(data.path, data.category, "train", resolution=res)
-    categories = procedural.CATEGORIES if data.category == "all" else (data.category,)
+    categories = procedural.CATEGORIES if data.category == "all" else split_categories(data.category)
     for c in categories:
         if c not in procedural.CATEGORIES:
             raise ValueError(

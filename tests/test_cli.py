@@ -23,6 +23,12 @@ def test_unknown_builtin_category(tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # nothing was started
 
 
+def test_unknown_builtin_category_in_a_list(tmp_path, capsys):
+    code, err = run_train(["--category", "chair,spaceship", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "unknown category 'spaceship'" in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_missing_data_file(tmp_path, capsys):
     code, err = run_train(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")], capsys)
     assert code == 2 and "data file not found" in err and "missing.npz" in err

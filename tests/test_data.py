@@ -85,6 +85,21 @@ def test_classes_key_is_used(tmp_path):
     assert s.classes == ("cup", "mug") and len(s.voxels) == 2
 
 
+def test_several_categories_joined_by_commas(tmp_path):
+    x = np.zeros((5, 8, 8, 8), np.uint8)
+    x[:, 2:4, 2:4, 0:3] = 1
+    path = write_npz(tmp_path / "c.npz", X_train=x, y_train=np.array([0, 1, 2, 1, 0]),
+                     classes=np.array(["cup", "mug", "jar"]))
+    s = load_voxel_npz(path, "jar,cup")
+    assert s.labels.tolist() == [0, 2, 0]  # file order, original label ids
+    with pytest.raises(ValueError, match="unknown category 'lid'.*'jar'"):
+        load_voxel_npz(path, "cup,lid")
+    with pytest.raises(ValueError, match="empty class name"):
+        load_voxel_npz(path, "cup,,jar")
+    with pytest.raises(ValueError, match="names a class twice"):
+        load_voxel_npz(path, "cup,cup")
+
+
 def test_pipeline_epochs_are_seeded_permutations():
     n, b = 10, 3
     x = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 2), np.uint8)
@@ -104,3 +119,13 @@ def test_pipeline_epochs_are_seeded_permutations():
 def test_pipeline_rejects_batch_larger_than_data():
     with pytest.raises(ValueError, match="batch_size 8"):
         training_dataset(np.zeros((4, 2, 2, 2), np.uint8), 8, seed=0)
+
+
+def test_builtin_data_for_several_categories():
+    from gan3d_tf.config import get_preset
+    from gan3d_tf.training import load_training_data
+
+    config = get_preset("smoke").replace(**{"data.category": "sofa,bed", "data.builtin_size": 2})
+    data = load_training_data(config)
+    assert data.classes == ("sofa", "bed") and data.labels.tolist() == [0, 0, 1, 1]
+    assert data.voxels.shape == (4, 32, 32, 32)

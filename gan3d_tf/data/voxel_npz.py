@@ -56,13 +56,27 @@ def class_names(data) -> tuple[str, ...]:
     return tuple(f"class_{i}" for i in range(n))
 
 
+def split_categories(category: str) -> tuple[str, ...]:
+    """The class names of a `--category` value: one name or several joined by commas ("bed,chair").
+
+    Raises:
+        ValueError: an empty name (as in "bed,,chair") or a name given twice.
+    """
+    names = tuple(c.strip() for c in category.split(","))
+    if not all(names):
+        raise ValueError(f"category {category!r} has an empty class name")
+    if len(set(names)) != len(names):
+        raise ValueError(f"category {category!r} names a class twice")
+    return names
+
+
 def load_voxel_npz(path, category: str = "all", split: str = "train", resolution: int | None = None,
                    skip_empty: bool = True) -> VoxelSet:
     """Loads one split of a voxel `.npz`, optionally one class, at a resolution.
 
     Args:
         path: the `.npz` file.
-        category: a class name, or "all".
+        category: a class name, several joined by commas ("bed,chair"), or "all".
         split: "train" or "test" (reads `X_<split>`, `y_<split>`).
         resolution: resample the grids to this side length (integer factor
             of the stored one); None keeps them.
@@ -101,9 +115,11 @@ def load_voxel_npz(path, category: str = "all", split: str = "train", resolution
     if y.size and (y.min() < 0 or y.max() >= len(classes)):
         raise ValueError(f"{path}: {yk} has labels outside 0..{len(classes) - 1}")
     if category != "all":
-        if category not in classes:
-            raise ValueError(f"unknown category {category!r} in {path}; choose one of {list(classes)} or 'all'")
-        keep = y == classes.index(category)
+        wanted = split_categories(category)
+        for c in wanted:
+            if c not in classes:
+                raise ValueError(f"unknown category {c!r} in {path}; choose one of {list(classes)} or 'all'")
+        keep = np.isin(y, [classes.index(c) for c in wanted])
         x, y = x[keep], y[keep]
     voxels = (x > 0.5).astype(np.uint8)
     n_empty = 0
