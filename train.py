@@ -42,6 +42,7 @@ OVERRIDES = {
     "image_size": "vaegan.image_size",
     "kl_weight": "vaegan.kl_weight",
     "recon_weight": "vaegan.recon_weight",
+    "view_distance": "vaegan.view_distance",
 }
 
 
@@ -55,6 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--image-size", type=int, help="vaegan: side of the input images in pixels (paper: 256)")
     p.add_argument("--kl-weight", type=float, help="vaegan: alpha_1, weight of the KL term (paper: 5)")
     p.add_argument("--recon-weight", type=float, help="vaegan: alpha_2, weight of the reconstruction term (paper: 1e-4)")
+    p.add_argument("--view-distance", type=float, nargs=2, metavar=("MIN", "MAX"),
+                   help="vaegan: camera distance range of training views, in grid sides (default: 2.2 2.8)")
     p.add_argument("--category", help="class to train on, several joined by commas (bed,chair), or 'all' (default: chair)")
     p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
     p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
@@ -99,7 +102,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
                                  f"a resumed run keeps its config (only --epochs may change)")
         return saved.replace(**given).validate(), args.out
     if args.model != "vaegan":
-        for flag in ("recipe", "gan_run", "image_size", "kl_weight", "recon_weight"):
+        for flag in ("recipe", "gan_run", "image_size", "kl_weight", "recon_weight", "view_distance"):
             if getattr(args, flag) is not None:
                 raise ValueError(f"--{flag.replace('_', '-')} applies to --model vaegan only")
     config = get_preset(args.preset or "paper64").replace(**given)

@@ -239,7 +239,8 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
     initial_epoch = int(run.epoch.numpy())
     if config.algorithm == "vaegan":
         v = config.vaegan
-        dataset = view_dataset(data.voxels, t.batch_size, config.seed, initial_epoch, v.image_size, v.render_size)
+        dataset = view_dataset(data.voxels, t.batch_size, config.seed, initial_epoch, v.image_size, v.render_size,
+                               v.view_distance)
     else:
         dataset = training_dataset(data.voxels, t.batch_size, config.seed, initial_epoch)
     callbacks = [

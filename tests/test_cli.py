@@ -29,6 +29,14 @@ def test_unknown_builtin_category_in_a_list(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_bad_view_distance_fails_before_any_work(tmp_path, capsys):
+    code, err = run_train(["--model", "vaegan", "--view-distance", "0.5", "2", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "vaegan.view_distance" in err and "[0.5, 2.0]" in err
+    assert not (tmp_path / "r").exists()
+    code, err = run_train(["--view-distance", "1.6", "2.8", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "--view-distance applies to --model vaegan only" in err
+
+
 def test_missing_data_file(tmp_path, capsys):
     code, err = run_train(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")], capsys)
     assert code == 2 and "data file not found" in err and "missing.npz" in err

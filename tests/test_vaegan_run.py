@@ -67,6 +67,22 @@ def test_view_dataset_pairs_images_with_their_shapes():
     np.testing.assert_array_equal(images.numpy(), again.numpy())
 
 
+def test_view_distance_sets_the_size_of_the_shape_in_the_image():
+    from gan3d_tf.data.pipeline import view_dataset
+    from gan3d_tf.data.procedural import make_dataset
+
+    voxels = make_dataset("table", 3, resolution=16, seed=0)
+
+    def silhouette_fraction(distance):
+        (images, _), = next(iter(view_dataset(voxels, 3, seed=0, image_size=64, distance_range=(distance, distance))))
+        (backgrounds, _), = next(iter(view_dataset(np.zeros_like(voxels), 3, seed=0, image_size=64,
+                                                   distance_range=(distance, distance))))
+        return float(np.mean(np.abs(images.numpy() - backgrounds.numpy()).max(-1) > 1e-3))
+
+    near, far = silhouette_fraction(1.3), silhouette_fraction(2.6)
+    assert 0.02 < far and near > 2.5 * far  # 2x closer: about 4x the area
+
+
 def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
     import train
     from gan3d_tf import training

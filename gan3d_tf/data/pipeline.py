@@ -48,7 +48,7 @@ def _epoch_order(n: int, batch_size: int, seed: int, epoch) -> tf.data.Dataset:
 
 
 def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: int = 0, image_size: int = 256,
-                 render_size: int | None = None) -> tf.data.Dataset:
+                 render_size: int | None = None, distance_range=None) -> tf.data.Dataset:
     """An endless dataset of ((images [batch, S, S, 3], voxels [batch, R, R, R]),) batches for the 3D-VAE-GAN.
 
     Every shape is rendered from a new random view each epoch (random
@@ -63,15 +63,18 @@ def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: 
         initial_epoch: index of the first epoch produced.
         image_size: side of the rendered images in pixels.
         render_size: side at which rays are cast (None: image_size).
+        distance_range: (min, max) camera distance in grid sides (None: the
+            renderer's default, `views.DISTANCE_RANGE`).
     """
-    from gan3d_tf.data.views import view_pairs
+    from gan3d_tf.data.views import DISTANCE_RANGE, view_pairs
 
     n = _check_batch(len(voxels), batch_size)
     grids = tf.constant(voxels, dtype=tf.uint8)
 
     def epoch_pairs(epoch):
         shapes = _epoch_order(n, batch_size, seed, epoch).map(lambda i: tf.gather(grids, i))
-        return view_pairs(shapes, seed + 1, epoch, image_size=image_size, render_size=render_size)
+        return view_pairs(shapes, seed + 1, epoch, image_size=image_size, render_size=render_size,
+                          distance_range=tuple(distance_range or DISTANCE_RANGE))
 
     return (
         tf.data.Dataset.counter(initial_epoch)
