@@ -11,8 +11,9 @@ cubes at the threshold) and summary.json.
 
 `classify` fits a linear SVM (C by 3-fold CV on the train split only) on the
 discriminator's features and reports test accuracy next to two baselines
-(random discriminator, raw voxels), per-class accuracy, and a confusion-matrix
-PNG beside the JSON.
+(random discriminator, raw voxels), per-class accuracy, an exact McNemar test
+of the trained D against the random one on the same test shapes
+(`gan_vs_random_d`), and a confusion-matrix PNG beside the JSON.
 
 `reconstruct` predicts a voxel grid from each IKEA photo with a 3D-VAE-GAN
 run and prints per-category voxel average precision, the mean AP and IoU (at

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from scipy.stats import binomtest
 from sklearn.metrics import confusion_matrix
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -67,7 +68,31 @@ def score(model, x, y, classes) -> dict:
     pred = model.predict(x)
     cm = confusion_matrix(y, pred, labels=np.arange(len(classes)))
     per_class = {c: float(cm[i, i] / cm[i].sum()) for i, c in enumerate(classes) if cm[i].sum() > 0}
-    return {"accuracy": float((pred == y).mean()), "per_class": per_class, "confusion": cm.tolist()}
+    return {"accuracy": float((pred == y).mean()), "per_class": per_class, "confusion": cm.tolist(),
+            "correct": pred == y}
+
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
+    """Exact McNemar test of two classifiers scored on the same test examples.
+
+    Only the examples exactly one of them gets right count: under the null
+    hypothesis (equal accuracy) each such example is equally likely to favour
+    either, so the two-sided p-value is a binomial test of a_only in
+    a_only + b_only trials at 1/2 (scipy's `binomtest`).
+
+    Args:
+        correct_a: bool [N], whether classifier a got each example right.
+        correct_b: bool [N], the same for classifier b.
+
+    Returns:
+        {"a_only_right": int, "b_only_right": int, "p_value": float} (p is 1 when no example differs).
+    """
+    correct_a, correct_b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
+    if correct_a.shape != correct_b.shape or correct_a.ndim != 1:
+        raise ValueError(f"need two equal-length 1-d arrays, got shapes {correct_a.shape} and {correct_b.shape}")
+    a_only, b_only = int(np.sum(correct_a & ~correct_b)), int(np.sum(~correct_a & correct_b))
+    p = binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
+    return {"a_only_right": a_only, "b_only_right": b_only, "p_value": float(p)}
 
 
 def raw_voxel_features(voxels: np.ndarray) -> np.ndarray:
@@ -89,7 +114,8 @@ def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size:
     Returns:
         {"accuracy": {"gan", "random_d", "raw_voxels"}, "per_class": {...}
         (of the trained D), "n_train", "n_test", "classes", "alpha", "cv_accuracy",
-        "confusion"}.
+        "confusion", "gan_vs_random_d"} where the last is the exact McNemar test of the
+        trained D's test predictions against the random D's (`mcnemar`; a = gan).
     """
     r = discriminator.resolution
     train = load_voxel_npz(data_path, "all", "train", resolution=r)
@@ -104,15 +130,18 @@ def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size:
     }
     report = {"accuracy": {}, "alpha": {}, "cv_accuracy": {}, "n_train": len(train.voxels), "n_test": len(test.voxels),
               "classes": list(train.classes), "n_train_empty_skipped": train.n_empty_skipped}
+    correct = {}
     for name, fn in features.items():
         model, alpha, cv = fit_svm(fn(train.voxels), train.labels, seed=seed)
         result = score(model, fn(test.voxels), test.labels, train.classes)
+        correct[name] = result["correct"]
         report["accuracy"][name] = result["accuracy"]
         report["alpha"][name] = alpha
         report["cv_accuracy"][name] = cv
         if name == "gan":
             report["per_class"] = result["per_class"]
             report["confusion"] = result["confusion"]
+    report["gan_vs_random_d"] = mcnemar(correct["gan"], correct["random_d"])
     return report
 
 

@@ -9,7 +9,7 @@ import evaluate
 from conftest import tiny_config
 from gan3d_tf import Discriminator, get_preset
 from gan3d_tf import training
-from gan3d_tf.classify import fit_svm, score
+from gan3d_tf.classify import fit_svm, mcnemar, score
 from gan3d_tf.features import extract_features, feature_extractor, feature_size
 
 
@@ -53,6 +53,18 @@ def test_svm_on_features_separates_two_classes():
     assert set(result["per_class"]) == {"tall", "flat"} and np.sum(result["confusion"]) == 20
 
 
+def test_mcnemar_against_hand_computation():
+    a = np.array([1, 1, 1, 1, 1, 0, 1, 0], bool)
+    b = np.array([1, 0, 0, 0, 0, 1, 1, 0], bool)
+    r = mcnemar(a, b)  # a alone right on 4 examples, b alone on 1
+    # two-sided exact binomial p of 4 in 5 at 1/2: P(X <= 1) + P(X >= 4) = (1 + 5 + 5 + 1) / 32
+    assert r["a_only_right"] == 4 and r["b_only_right"] == 1 and r["p_value"] == pytest.approx(12 / 32)
+    assert mcnemar(a, a)["p_value"] == 1.0
+    assert mcnemar(np.ones(30, bool), np.zeros(30, bool))["p_value"] == pytest.approx(2 * 0.5 ** 30)
+    with pytest.raises(ValueError, match="equal-length"):
+        mcnemar(a, b[:3])
+
+
 def test_classify_command(tmp_path, capsys):
     xtr, ytr = labelled_boxes(15, 0)
     xte, yte = labelled_boxes(6, 1)
@@ -67,4 +79,6 @@ def test_classify_command(tmp_path, capsys):
     assert report["n_test"] == 12 and report["classes"] == ["tall", "flat"]
     assert all(0 <= a <= 1 for a in report["accuracy"].values())
     assert report["accuracy"]["raw_voxels"] >= 0.9  # raw voxels separate these trivially
+    test = report["gan_vs_random_d"]
+    assert 0 <= test["a_only_right"] + test["b_only_right"] <= 12 and 0 < test["p_value"] <= 1
     assert (tmp_path / "out" / "report.png").stat().st_size > 0
