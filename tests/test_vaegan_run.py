@@ -83,6 +83,13 @@ def test_view_distance_sets_the_size_of_the_shape_in_the_image():
     assert 0.02 < far and near > 2.5 * far  # 2x closer: about 4x the area
 
 
+def test_config_default_view_distance_is_the_renderers():
+    from gan3d_tf.config import VAEGANConfig
+    from gan3d_tf.data.views import DISTANCE_RANGE
+
+    assert tuple(VAEGANConfig().view_distance) == DISTANCE_RANGE
+
+
 def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
     import train
     from gan3d_tf import training
