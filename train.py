@@ -84,6 +84,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
     """The run's config and directory from the flags (and, on resume, the saved config)."""
     given = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
+    if "vaegan.view_distance" in given:  # configs hold tuples (argparse gives a list)
+        given["vaegan.view_distance"] = tuple(given["vaegan.view_distance"])
     if args.resume:
         if args.out is None:
             raise ValueError("--resume needs --out RUN_DIR")

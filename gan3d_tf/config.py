@@ -179,6 +179,8 @@ class Config:
         vaegan = dict(d.pop("vaegan", {}))
         if "e_widths" in vaegan:
             vaegan["e_widths"] = tuple(vaegan["e_widths"])
+        if "view_distance" in vaegan:
+            vaegan["view_distance"] = tuple(vaegan["view_distance"])
         try:
             return cls(
                 model=ModelConfig(**model),

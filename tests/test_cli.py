@@ -37,6 +37,19 @@ def test_bad_view_distance_fails_before_any_work(tmp_path, capsys):
     assert code == 2 and "--view-distance applies to --model vaegan only" in err
 
 
+def test_resume_accepts_the_saved_view_distance(tmp_path):
+    from gan3d_tf.config import get_preset
+
+    run = tmp_path / "r"
+    run.mkdir()
+    get_preset("smoke").replace(**{"algorithm": "vaegan", "vaegan.view_distance": (1.5, 2.8)}).to_json(
+        run / "config.json")
+    config, _ = train.resolve_config(train.parse_args(["--out", str(run), "--resume", "--view-distance", "1.5", "2.8"]))
+    assert config.vaegan.view_distance == (1.5, 2.8)
+    with pytest.raises(ValueError, match="differs from the run's saved vaegan.view_distance"):
+        train.resolve_config(train.parse_args(["--out", str(run), "--resume", "--view-distance", "1.6", "2.8"]))
+
+
 def test_missing_data_file(tmp_path, capsys):
     code, err = run_train(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")], capsys)
     assert code == 2 and "data file not found" in err and "missing.npz" in err
