@@ -84,8 +84,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
     """The run's config and directory from the flags (and, on resume, the saved config)."""
     given = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
-    if "vaegan.view_distance" in given:  # configs hold tuples (argparse gives a list)
-        given["vaegan.view_distance"] = tuple(given["vaegan.view_distance"])
     if args.resume:
         if args.out is None:
             raise ValueError("--resume needs --out RUN_DIR")
@@ -95,16 +93,17 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
         saved = Config.from_json(path)
         if args.preset is not None and args.preset != saved.preset:
             raise ValueError(f"--preset {args.preset} differs from the run's preset {saved.preset}")
-        current = saved.to_dict()
-        for field, value in given.items():
+        resumed = saved.replace(**given)  # compared as the config stores them (e.g. lists become tuples)
+        current, asked = saved.to_dict(), resumed.to_dict()
+        for field in given:
             section, _, name = field.rpartition(".")
-            old = current[section][name] if section else current[name]
-            if field != "train.epochs" and value != old:
-                raise ValueError(f"--{name.replace('_', '-')} {value} differs from the run's saved {field}={old}; "
-                                 f"a resumed run keeps its config (only --epochs may change)")
-        return saved.replace(**given).validate(), args.out
+            old, new = (current[section][name], asked[section][name]) if section else (current[name], asked[name])
+            if field != "train.epochs" and new != old:
+                raise ValueError(f"--{name.replace('_', '-')} {given[field]} differs from the run's saved "
+                                 f"{field}={old}; a resumed run keeps its config (only --epochs may change)")
+        return resumed.validate(), args.out
     if args.model != "vaegan":
-        for flag in ("recipe", "gan_run", "image_size", "kl_weight", "recon_weight", "view_distance"):
+        for flag in (flag for flag, field in OVERRIDES.items() if field.startswith("vaegan.")):
             if getattr(args, flag) is not None:
                 raise ValueError(f"--{flag.replace('_', '-')} applies to --model vaegan only")
     config = get_preset(args.preset or "paper64").replace(**given)

@@ -23,6 +23,12 @@ Z_DISTRIBUTIONS = ("uniform", "normal")
 PRECISIONS = ("float32", "mixed")
 
 
+def _tuple_fields(config, names) -> None:
+    """Stores the named fields of a frozen dataclass as tuples (JSON and argparse give lists)."""
+    for name in names:
+        object.__setattr__(config, name, tuple(getattr(config, name)))
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture of G and D."""
@@ -34,6 +40,9 @@ class ModelConfig:
     d_widths: tuple[int, ...] = (64, 128, 256, 512)  # D channels at R/2^3, ... 4^3 (then one logit)
     leaky_slope: float = 0.2  # negative slope of D's LeakyReLU
     bn_momentum: float = 0.9  # batch-norm moving-average momentum (Torch's 0.1 in Keras terms)
+
+    def __post_init__(self):
+        _tuple_fields(self, ("g_widths", "d_widths"))
 
     def validate(self) -> None:
         """Raises ValueError naming the first inconsistent field."""
@@ -118,6 +127,9 @@ class VAEGANConfig:
     view_distance: tuple[float, float] = (2.2, 2.8)  # (min, max) camera distance of training views, grid sides;
     # 40 deg field of view: at 2.5 a grid-filling shape spans ~55 % of the image, at 1.6 ~85 %
 
+    def __post_init__(self):
+        _tuple_fields(self, ("e_widths", "view_distance"))
+
     def validate(self) -> None:
         """Raises ValueError naming the first inconsistent field."""
         if self.image_size % 32 or self.image_size < 64:
@@ -172,21 +184,12 @@ class Config:
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
         d = dict(d)
-        model = dict(d.pop("model", {}))
-        for key in ("g_widths", "d_widths"):
-            if key in model:
-                model[key] = tuple(model[key])
-        vaegan = dict(d.pop("vaegan", {}))
-        if "e_widths" in vaegan:
-            vaegan["e_widths"] = tuple(vaegan["e_widths"])
-        if "view_distance" in vaegan:
-            vaegan["view_distance"] = tuple(vaegan["view_distance"])
         try:
             return cls(
-                model=ModelConfig(**model),
+                model=ModelConfig(**d.pop("model", {})),
                 train=TrainConfig(**d.pop("train", {})),
                 data=DataConfig(**d.pop("data", {})),
-                vaegan=VAEGANConfig(**vaegan),
+                vaegan=VAEGANConfig(**d.pop("vaegan", {})),
                 **d,
             )
         except TypeError as e:  # unknown field names
