@@ -21,7 +21,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from gan3d_tf.config import PRESETS, Z_DISTRIBUTIONS, Config, get_preset  # noqa: E402
+from gan3d_tf.config import PRESETS, SCENES, Z_DISTRIBUTIONS, Config, get_preset  # noqa: E402
 
 # flag -> config field it sets (None defaults mean "not given")
 OVERRIDES = {
@@ -43,6 +43,7 @@ OVERRIDES = {
     "kl_weight": "vaegan.kl_weight",
     "recon_weight": "vaegan.recon_weight",
     "view_distance": "vaegan.view_distance",
+    "scene": "vaegan.scene",
 }
 
 
@@ -58,6 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--recon-weight", type=float, help="vaegan: alpha_2, weight of the reconstruction term (paper: 1e-4)")
     p.add_argument("--view-distance", type=float, nargs=2, metavar=("MIN", "MAX"),
                    help="vaegan: camera distance range of training views, in grid sides (default: 2.2 2.8)")
+    p.add_argument("--scene", choices=SCENES,
+                   help="vaegan: look of the training views: plain (default) or room (floor, wall, texture, jitter)")
     p.add_argument("--category", help="class to train on, several joined by commas (bed,chair), or 'all' (default: chair)")
     p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
     p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")

@@ -110,6 +110,7 @@ class DataConfig:
 
 ALGORITHMS = ("gan", "vaegan")
 RECIPES = ("joint", "separate")
+SCENES = ("plain", "room")  # looks of the 3D-VAE-GAN's training views (gan3d_tf.data.views.SCENES)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class VAEGANConfig:
     render_size: int | None = None  # side at which training views are ray-cast, then resized (None: image_size)
     view_distance: tuple[float, float] = (2.2, 2.8)  # (min, max) camera distance of training views, grid sides;
     # 40 deg field of view: at 2.5 a grid-filling shape spans ~55 % of the image, at 1.6 ~85 %
+    scene: str = "plain"  # training views: "plain" (flat object, random background) or "room" (textured object
+    # on a floor before a wall, camera-like jitter; closer to photographs), see gan3d_tf.data.views.make_pair
 
     def __post_init__(self):
         _tuple_fields(self, ("e_widths", "view_distance"))
@@ -148,6 +151,8 @@ class VAEGANConfig:
         if len(self.view_distance) != 2 or not math.sqrt(3.0) / 2.0 < self.view_distance[0] <= self.view_distance[1]:
             raise ValueError(f"vaegan.view_distance must be (min, max) with sqrt(3)/2 < min <= max, "
                              f"got {list(self.view_distance)}")
+        if self.scene not in SCENES:
+            raise ValueError(f"vaegan.scene must be one of {SCENES}, got {self.scene!r}")
         if self.render_size is not None and not 8 <= self.render_size <= self.image_size:
             raise ValueError(f"vaegan.render_size must be in [8, image_size], got {self.render_size}")
 

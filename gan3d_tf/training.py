@@ -240,7 +240,7 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
     if config.algorithm == "vaegan":
         v = config.vaegan
         dataset = view_dataset(data.voxels, t.batch_size, config.seed, initial_epoch, v.image_size, v.render_size,
-                               v.view_distance)
+                               v.view_distance, v.scene)
     else:
         dataset = training_dataset(data.voxels, t.batch_size, config.seed, initial_epoch)
     callbacks = [

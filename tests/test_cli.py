@@ -135,3 +135,12 @@ def test_sample_bad_model_path(tmp_path, capsys):
     with pytest.raises(SystemExit):
         evaluate.main(["sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "s")])
     assert "model not found" in capsys.readouterr().err
+
+
+def test_bad_scene_fails_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--model", "vaegan", "--scene", "beach"])
+    assert "invalid choice: 'beach'" in capsys.readouterr().err
+    code, err = run_train(["--scene", "room", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "--scene applies to --model vaegan only" in err
+    assert not (tmp_path / "r").exists()

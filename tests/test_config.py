@@ -18,7 +18,7 @@ def test_presets_validate_and_match_the_paper():
 
 def test_json_round_trip(tmp_path):
     c = get_preset("smoke").replace(**{"seed": 7, "data.category": "table", "model.z_distribution": "normal",
-                                       "vaegan.view_distance": (1.5, 2.8)})
+                                       "vaegan.view_distance": (1.5, 2.8), "vaegan.scene": "room"})
     c.to_json(tmp_path / "config.json")
     assert Config.from_json(tmp_path / "config.json") == c
 
@@ -48,3 +48,16 @@ def test_unknown_field_in_json(tmp_path):
     (tmp_path / "c.json").write_text('{"train": {"lr": 1}}')
     with pytest.raises(ValueError, match="lr"):
         Config.from_json(tmp_path / "c.json")
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("vaegan.scene", "beach", "vaegan.scene must be one of"),
+        ("vaegan.recipe", "both", "vaegan.recipe must be one of"),
+        ("vaegan.view_distance", (0.5, 2.0), "vaegan.view_distance"),
+    ],
+)
+def test_vaegan_validation_names_the_field(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        get_preset("smoke").replace(**{"algorithm": "vaegan", field: value}).validate()

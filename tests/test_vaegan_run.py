@@ -27,7 +27,7 @@ def vaegan_run(tmp_path_factory):
     from gan3d_tf import training
 
     run_dir = tmp_path_factory.mktemp("vaegan") / "run"
-    training.train(vaegan_config(), run_dir, verbose=0)
+    training.train(vaegan_config(**{"vaegan.scene": "room"}), run_dir, verbose=0)
     return run_dir
 
 
@@ -37,7 +37,8 @@ def test_run_directory_and_encoder_file(vaegan_run):
     assert {"encoder.keras", "generator.keras", "discriminator.keras", "config.json"} <= set(os.listdir(vaegan_run))
     encoder = keras.saving.load_model(vaegan_run / "encoder.keras", safe_mode=True)
     assert encoder.image_size == 64 and encoder.z_dim == 16
-    assert json.loads((vaegan_run / "config.json").read_text())["algorithm"] == "vaegan"
+    config = json.loads((vaegan_run / "config.json").read_text())
+    assert config["algorithm"] == "vaegan" and config["vaegan"]["scene"] == "room"
 
 
 def test_exact_resume(tmp_path):
@@ -81,6 +82,17 @@ def test_view_distance_sets_the_size_of_the_shape_in_the_image():
 
     near, far = silhouette_fraction(1.3), silhouette_fraction(2.6)
     assert 0.02 < far and near > 2.5 * far  # 2x closer: about 4x the area
+
+
+def test_room_scene_reaches_the_views():
+    from gan3d_tf.data.pipeline import view_dataset
+    from gan3d_tf.data.procedural import make_dataset
+
+    voxels = make_dataset("bed", 2, resolution=16, seed=0)
+    (plain, grids), = next(iter(view_dataset(voxels, 2, seed=0, image_size=64)))
+    (room, same), = next(iter(view_dataset(voxels, 2, seed=0, image_size=64, scene="room")))
+    np.testing.assert_array_equal(grids.numpy(), same.numpy())
+    assert np.abs(room.numpy() - plain.numpy()).mean() > 0.02
 
 
 def test_config_default_view_distance_is_the_renderers():

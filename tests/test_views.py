@@ -326,3 +326,72 @@ def test_errors_random_helpers():
         views.random_background(0, 32, kind="photo")
     with pytest.raises(ValueError, match="seed"):
         views.make_pair(_grid(8, (2, 2, 2), (6, 6, 6)), [1, 2, 3])
+
+
+# --------------------------------------------------------------------------
+# Room scenes
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("elevation", [15.0, 30.0])
+def test_floor_under_the_grid_where_the_centre_ray_meets_it(elevation):
+    # Lowest occupied voxel at index 0: the floor is at z = -0.5. The centre ray
+    # of a camera at distance d, azimuth 0 (on -y) meets it at y = 0.5 / tan(e),
+    # after d + 0.5 / sin(e) grid sides.
+    grid, d, size = _grid(16, (4, 4, 0), (12, 12, 8)), 2.5, 65
+    mask, xy, depth = (t.numpy() for t in views.floor_layer(grid, 0.0, elevation, d, image_size=size))
+    e = math.radians(elevation)
+    assert mask[32, 32] == 1.0
+    np.testing.assert_allclose(xy[32, 32], [0.0, 0.5 / math.tan(e)], atol=1e-4)
+    np.testing.assert_allclose(depth[32, 32], d + 0.5 / math.sin(e), rtol=1e-5)
+    assert mask[0, 32] == 0.0 and depth[0, 32] == 0.0  # the top row looks above the floor's far edge
+    assert mask[-1].all()  # the bottom row looks down at the floor
+
+
+def test_floor_is_at_the_bottom_of_the_lowest_occupied_voxel():
+    lifted = _grid(16, (4, 4, 8), (12, 12, 12))  # bottom at z = 8 / 16 - 0.5 = 0: the centre ray meets the origin
+    mask, xy, _ = (t.numpy() for t in views.floor_layer(lifted, 0.0, 25.0, 2.5, image_size=65))
+    assert mask[32, 32] == 1.0
+    np.testing.assert_allclose(xy[32, 32], [0.0, 0.0], atol=1e-4)
+
+
+def test_room_shows_the_wall_off_the_floor_and_a_floor_on_it():
+    grid = _grid(16, (4, 4, 0), (12, 12, 8))
+    wall = (0.2, 0.4, 0.6)
+    room = views.random_room(3, grid, 0.0, 20.0, 2.5, light=(0.0, -1.0, 1.0), image_size=48, wall=wall).numpy()
+    mask = views.floor_layer(grid, 0.0, 20.0, 2.5, image_size=48)[0].numpy() > 0
+    assert mask.any() and (~mask).any()
+    np.testing.assert_allclose(room[~mask], np.broadcast_to(wall, room[~mask].shape), atol=1e-6)
+    assert np.abs(room[mask] - wall).max(-1).mean() > 0.02
+    assert room.min() >= 0.0 and room.max() <= 1.0
+
+
+def test_uniform_texture_renders_like_its_colour():
+    chair = make_dataset("chair", 1, resolution=32, seed=0)[0]
+    flat = views.render_view(chair, 30.0, 20.0, 2.4, image_size=48, background=BG, color=(0.6, 0.5, 0.4))
+    texture = np.broadcast_to(np.float32([0.6, 0.5, 0.4]), (48, 48, 3))
+    textured = views.render_view(chair, 30.0, 20.0, 2.4, image_size=48, background=BG, color=texture)
+    np.testing.assert_allclose(textured.numpy(), flat.numpy(), atol=1e-6)
+
+
+def test_room_pair_is_deterministic_and_keeps_the_plain_views():
+    chair = make_dataset("chair", 1, resolution=32, seed=0)[0]
+    plain, _ = views.make_pair(chair, [3, 4], image_size=64)
+    np.testing.assert_array_equal(views.make_pair(chair, [3, 4], image_size=64, scene="plain")[0].numpy(),
+                                  plain.numpy())
+    room, grid = views.make_pair(chair, [3, 4], image_size=64, scene="room")
+    again, _ = views.make_pair(chair, [3, 4], image_size=64, scene="room")
+    np.testing.assert_array_equal(room.numpy(), again.numpy())
+    assert room.shape == (64, 64, 3) and 0.0 <= room.numpy().min() and room.numpy().max() <= 1.0
+    assert np.abs(room.numpy() - plain.numpy()).mean() > 0.02
+    np.testing.assert_array_equal(grid.numpy(), chair.astype(np.float32))
+    with pytest.raises(ValueError, match="scene must be one of"):
+        views.make_pair(chair, [3, 4], image_size=64, scene="beach")
+
+
+def test_photo_jitter_is_seeded_and_stays_in_range():
+    image = views.random_background(1, 32, kind="noise")
+    a, b, c = (views.photo_jitter(s, image).numpy() for s in (5, 5, 6))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 1e-3 and np.abs(a - image.numpy()).mean() > 1e-3
+    assert a.shape == (32, 32, 3) and a.min() >= 0.0 and a.max() <= 1.0

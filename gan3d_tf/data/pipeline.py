@@ -48,7 +48,7 @@ def _epoch_order(n: int, batch_size: int, seed: int, epoch) -> tf.data.Dataset:
 
 
 def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: int = 0, image_size: int = 256,
-                 render_size: int | None = None, distance_range=None) -> tf.data.Dataset:
+                 render_size: int | None = None, distance_range=None, scene: str = "plain") -> tf.data.Dataset:
     """An endless dataset of ((images [batch, S, S, 3], voxels [batch, R, R, R]),) batches for the 3D-VAE-GAN.
 
     Every shape is rendered from a new random view each epoch (random
@@ -65,6 +65,7 @@ def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: 
         render_size: side at which rays are cast (None: image_size).
         distance_range: (min, max) camera distance in grid sides (None: the
             renderer's default, `views.DISTANCE_RANGE`).
+        scene: look of the views, "plain" or "room" (`views.make_pair`).
     """
     from gan3d_tf.data.views import DISTANCE_RANGE, view_pairs
 
@@ -74,7 +75,7 @@ def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: 
     def epoch_pairs(epoch):
         shapes = _epoch_order(n, batch_size, seed, epoch).map(lambda i: tf.gather(grids, i))
         return view_pairs(shapes, seed + 1, epoch, image_size=image_size, render_size=render_size,
-                          distance_range=tuple(distance_range or DISTANCE_RANGE))
+                          distance_range=tuple(distance_range or DISTANCE_RANGE), scene=scene)
 
     return (
         tf.data.Dataset.counter(initial_epoch)

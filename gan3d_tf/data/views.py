@@ -45,6 +45,8 @@ import numbers
 
 import tensorflow as tf
 
+from gan3d_tf.config import SCENES  # training-view looks; see make_pair
+
 DEFAULT_FOV = 40.0  # degrees
 AZIMUTH_RANGE = (0.0, 360.0)  # degrees
 ELEVATION_RANGE = (0.0, 40.0)  # degrees
@@ -53,6 +55,7 @@ _AMBIENT = 0.3
 _DEPTH_CUE = 0.25  # brightness lost from the nearest to the farthest point of the grid
 _MIN_DISTANCE = math.sqrt(3.0) / 2.0  # the camera must be outside the grid's bounding sphere
 _BACKGROUND_KINDS = ("solid", "gradient", "noise")
+ROOM_HALF_SIZE = 3.0  # half side of a room scene's square floor, grid sides; the wall shows beyond it
 
 
 # --------------------------------------------------------------------------
@@ -134,6 +137,15 @@ def _camera_basis(azimuth, elevation):
     right = right / tf.norm(right)
     up = tf.linalg.cross(right, view)
     return to_cam, right, up
+
+
+def _pixel_rays(to_cam, right, up, size: int, fov) -> tf.Tensor:
+    """Unit world directions [size * size, 3] of the rays through the pixel centres, row-major, row 0 at the top."""
+    half = tf.tan(tf.cast(fov, tf.float32) * (math.pi / 360.0))  # half-width of the image plane at distance 1
+    coords = (tf.range(size, dtype=tf.float32) + 0.5) / size * 2.0 - 1.0
+    ys, xs = tf.meshgrid(-coords, coords, indexing="ij")
+    dirs = -to_cam + half * (xs[..., None] * right + ys[..., None] * up)
+    return tf.reshape(dirs / tf.norm(dirs, axis=-1, keepdims=True), [-1, 3])
 
 
 def _occupied_extent(occ: tf.Tensor, axis: int):
@@ -333,11 +345,7 @@ def render_layers(
     r = tf.cast(tf.shape(occ)[0], tf.float32)
     dist = tf.cast(distance, tf.float32)
     origin = (dist * to_cam + 0.5) * r  # grid units
-    half = tf.tan(tf.cast(fov, tf.float32) * (math.pi / 360.0))  # half-width of the image plane at distance 1
-    coords = (tf.range(size, dtype=tf.float32) + 0.5) / size * 2.0 - 1.0
-    ys, xs = tf.meshgrid(-coords, coords, indexing="ij")  # row 0 at the top
-    dirs = -to_cam + half * (xs[..., None] * right + ys[..., None] * up)
-    dirs = tf.reshape(dirs / tf.norm(dirs, axis=-1, keepdims=True), [-1, 3])
+    dirs = _pixel_rays(to_cam, right, up, size, fov)
 
     hit, normal, depth = _trace(occ, origin, dirs)
     lambert = tf.nn.relu(tf.linalg.matvec(normal, to_light))
@@ -378,7 +386,8 @@ def render_view(
             `random_background`).
         light: world direction towards the light, [3]; None lights from above
             and to the left of the camera.
-        color: RGB object colour [3] in [0, 1].
+        color: RGB object colour [3] in [0, 1], or a texture [H, W, 3] in
+            image space (see `random_texture`).
         fov: full field of view in degrees.
         ambient: brightness of faces turned away from the light, in [0, 1].
         render_size: side at which rays are cast (default image_size); a
@@ -401,7 +410,8 @@ def render_view(
         bg = tf.broadcast_to(bg, [size, size, 3])
     elif bg.shape.rank != 3 or bg.shape[-1] != 3 or bg.shape[0] not in (None, size) or bg.shape[1] not in (None, size):
         raise ValueError(f"background must be an RGB [3] colour or a [{size}, {size}, 3] image, got shape {bg.shape}")
-    col = tf.reshape(tf.cast(color, tf.float32), [1, 1, 3])
+    col = tf.cast(tf.convert_to_tensor(color), tf.float32)
+    col = col if col.shape.rank == 3 else tf.reshape(col, [1, 1, 3])
 
     shade, mask = render_layers(voxels, azimuth, elevation, distance, inner, fov=fov, light=light, ambient=ambient)
     if inner != size:
@@ -525,16 +535,155 @@ def random_background(seed, image_size: int = 256, kind: str | None = None) -> t
     return tf.where(pick < 0.25, solid, tf.where(pick < 0.5, gradient, noise))
 
 
-def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = None, **camera_ranges):
+# --------------------------------------------------------------------------
+# Room scenes: a floor under the object, a wall behind, texture, photo jitter
+# --------------------------------------------------------------------------
+
+
+def floor_layer(voxels, azimuth, elevation, distance, image_size: int = 256, fov: float = DEFAULT_FOV):
+    """Where the camera sees the floor the grid stands on.
+
+    The floor is the horizontal square of half side `ROOM_HALF_SIZE` grid sides
+    centred under the grid, at the height of the bottom of its lowest occupied
+    voxel (the grid's bottom for an empty grid). World units are grid sides,
+    with the grid centred at the origin; the camera is that of `render_layers`.
+
+    Args:
+        voxels: [R, R, R] or [R, R, R, 1] occupancy, z up.
+        azimuth: camera azimuth in degrees.
+        elevation: camera elevation in degrees.
+        distance: camera distance from the grid centre in grid sides.
+        image_size: side of the square image in pixels.
+        fov: full field of view in degrees.
+
+    Returns:
+        (mask float32 [H, W], 1 where the pixel's ray meets the floor;
+         xy float32 [H, W, 2], world (x, y) of that floor point, 0 elsewhere;
+         depth float32 [H, W], its distance from the camera, 0 elsewhere).
+    """
+    occ = _as_grid(voxels)
+    size = _check_size("image_size", image_size)
+    to_cam, right, up = _camera_basis(azimuth, elevation)
+    origin = tf.cast(distance, tf.float32) * to_cam
+    dirs = _pixel_rays(to_cam, right, up, size, fov)
+    r = tf.cast(tf.shape(occ)[0], tf.float32)
+    bottom = tf.cast(_occupied_extent(occ, 2)[0], tf.float32) / r - 0.5
+    down = dirs[:, 2] < -1e-6
+    t = (bottom - origin[2]) / tf.where(down, dirs[:, 2], -1.0)
+    xy = origin[None, :2] + t[:, None] * dirs[:, :2]
+    on = down & (t > 0.0) & (tf.reduce_max(tf.abs(xy), axis=1) <= ROOM_HALF_SIZE)
+    mask = tf.cast(on, tf.float32)
+    return (tf.reshape(mask, [size, size]), tf.reshape(xy * mask[:, None], [size, size, 2]),
+            tf.reshape(t * mask, [size, size]))
+
+
+def _hash(x: tf.Tensor, salt: tf.Tensor) -> tf.Tensor:
+    """A deterministic pseudo-random value in [0, 1) for every (integer-valued) element of x."""
+    return tf.math.floormod(tf.sin(x * 12.9898 + salt * 78.233) * 43758.5453, 1.0)
+
+
+def _floor_albedo(seed, xy: tf.Tensor) -> tf.Tensor:
+    """RGB floor colour [H, W, 3] at world points xy [H, W, 2]: planks, tiles or carpet, picked at random."""
+    u = tf.random.stateless_uniform([7], seed=_as_seed(seed))
+    angle = u[0] * math.pi
+    a = tf.cos(angle) * xy[..., 0] + tf.sin(angle) * xy[..., 1]
+    b = -tf.sin(angle) * xy[..., 0] + tf.cos(angle) * xy[..., 1]
+    width = 0.06 + 0.14 * u[1]  # plank / tile width, grid sides
+    row = tf.floor(a / width)
+    plank = tf.floor(b / (5.0 * width) + _hash(row, u[2]))  # staggered plank ends
+    planks = 0.75 + 0.5 * _hash(row * 31.0 + plank, u[2])
+    tiles = 1.0 - 0.5 * u[3] * tf.math.floormod(row + tf.floor(b / width), 2.0)
+    value = tf.where(u[4] < 0.4, planks, tf.where(u[4] < 0.7, tiles, tf.ones_like(a)))
+    base = tf.image.hsv_to_rgb(tf.stack([u[5], 0.5 * u[6], 0.3 + 0.6 * u[6]]))
+    return tf.clip_by_value(base * value[..., None], 0.0, 1.0)
+
+
+def random_room(seed, voxels, azimuth, elevation, distance, light, image_size: int = 256, fov: float = DEFAULT_FOV,
+                ambient: float = _AMBIENT, wall=None) -> tf.Tensor:
+    """A background of a textured floor under the grid and a wall beyond it.
+
+    The floor (`floor_layer`) is planks, tiles or carpet of a random colour,
+    lit by `light`, darkened under the object's footprint (a soft contact
+    shadow) and with distance; every other pixel shows the wall.
+
+    Args:
+        seed: integer or shape-[2] integer tensor (stateless RNG seed).
+        voxels: [R, R, R] occupancy grid the room is built around.
+        azimuth, elevation, distance: the camera, as in `render_layers`.
+        light: world direction towards the light [3].
+        image_size: side of the square image in pixels.
+        fov: full field of view in degrees.
+        ambient: brightness of the floor when the light is level.
+        wall: RGB [3] or [H, W, 3] wall; None draws one with `random_background`.
+
+    Returns:
+        float32 [image_size, image_size, 3] in [0, 1].
+    """
+    size = _check_size("image_size", image_size)
+    seeds = tf.random.experimental.stateless_split(_as_seed(seed), 2)
+    wall = random_background(seeds[0], size) if wall is None else tf.broadcast_to(
+        tf.cast(wall, tf.float32), [size, size, 3])
+    mask, xy, depth = floor_layer(voxels, azimuth, elevation, distance, size, fov)
+    occ = tf.cast(_as_grid(voxels), tf.float32)
+    r = tf.shape(occ)[0]
+    footprint = tf.nn.avg_pool2d(tf.reduce_max(occ, axis=2)[None, ..., None], 3, 1, "SAME")[0, ..., 0]
+    cell = tf.cast(tf.floor((xy + 0.5) * tf.cast(r, tf.float32)), tf.int32)
+    inside = tf.reduce_all((cell >= 0) & (cell < r), axis=-1)
+    under = tf.where(inside, tf.gather_nd(footprint, tf.clip_by_value(cell, 0, r - 1)), 0.0)
+    to_light = tf.reshape(tf.cast(light, tf.float32), [3])
+    lit = ambient + (1.0 - ambient) * tf.nn.relu(to_light[2] / tf.maximum(tf.norm(to_light), 1e-12))
+    fade = 1.0 - 0.4 * tf.clip_by_value((depth - tf.cast(distance, tf.float32)) / ROOM_HALF_SIZE, 0.0, 1.0)
+    floor = _floor_albedo(seeds[1], xy) * (lit * fade * (1.0 - 0.5 * under))[..., None]
+    return mask[..., None] * floor + (1.0 - mask[..., None]) * wall
+
+
+def random_texture(seed, color, image_size: int = 256) -> tf.Tensor:
+    """An object texture in image space: `color` [3] modulated by smooth random brightness blotches.
+
+    Returns:
+        float32 [image_size, image_size, 3] in [0, 1] (a `render_view` colour).
+    """
+    gray = tf.reduce_mean(random_background(seed, image_size, kind="noise"), axis=-1)
+    strength = 0.8 * tf.random.stateless_uniform([], seed=tf.random.experimental.stateless_fold_in(_as_seed(seed), 7))
+    modulation = 1.0 + strength * (gray - tf.reduce_mean(gray))
+    return tf.clip_by_value(tf.reshape(tf.cast(color, tf.float32), [1, 1, 3]) * modulation[..., None], 0.0, 1.0)
+
+
+def photo_jitter(seed, image: tf.Tensor) -> tf.Tensor:
+    """Camera-like perturbations of an RGB image [H, W, 3] in [0, 1].
+
+    Random brightness (+-0.1), contrast (x0.7-1.3), saturation (x0.5-1.5), a
+    Gaussian blur of 0.3-1.5 px and pixel noise of standard deviation 0-0.03.
+    """
+    u = tf.random.stateless_uniform([5], seed=_as_seed(seed))
+    x = tf.image.adjust_brightness(image, 0.2 * u[0] - 0.1)
+    x = tf.image.adjust_contrast(x, 0.7 + 0.6 * u[1])
+    x = tf.image.adjust_saturation(tf.clip_by_value(x, 0.0, 1.0), 0.5 + u[2])
+    sigma = 0.3 + 1.2 * u[3]
+    taps = tf.exp(-tf.square(tf.range(-3.0, 4.0)) / (2.0 * sigma * sigma))
+    taps /= tf.reduce_sum(taps)
+    kernel = tf.tile(tf.reshape(taps, [7, 1, 1, 1]), [1, 1, 3, 1])
+    x = tf.nn.depthwise_conv2d(x[None], kernel, [1, 1, 1, 1], "SAME")
+    x = tf.nn.depthwise_conv2d(x, tf.transpose(kernel, [1, 0, 2, 3]), [1, 1, 1, 1], "SAME")[0]
+    noise = tf.random.stateless_normal(tf.shape(x), seed=tf.random.experimental.stateless_fold_in(_as_seed(seed), 1))
+    return tf.clip_by_value(x + 0.03 * u[4] * noise, 0.0, 1.0)
+
+
+def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = None, scene: str = "plain",
+              **camera_ranges):
     """One (image, voxels) training pair: a random view of the grid (stateless).
 
-    The same (voxels, seed) always gives the same image.
+    The same (voxels, seed, scene) always gives the same image.
 
     Args:
         voxels: [R, R, R] or [R, R, R, 1] occupancy grid.
         seed: integer or shape-[2] integer tensor (stateless RNG seed).
         image_size: side of the square image in pixels.
         render_size: side at which rays are cast (see `render_view`).
+        scene: "plain": a flat-coloured object over a random background;
+            "room": the object textured (`random_texture`), standing on a
+            floor in front of a wall (`random_room`), with `photo_jitter`:
+            closer to photographs of furniture.
         **camera_ranges: azimuth_range, elevation_range and/or
             distance_range passed to `random_camera`.
 
@@ -542,20 +691,22 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
         (image float32 [image_size, image_size, 3] in [0, 1],
          voxels float32 [R, R, R] in {0, 1}).
     """
+    if scene not in SCENES:
+        raise ValueError(f"scene must be one of {SCENES}, got {scene!r}")
     grid = tf.cast(_as_grid(voxels), tf.float32)
     seeds = tf.random.experimental.stateless_split(_as_seed(seed), 4)
     azimuth, elevation, distance = random_camera(seeds[0], **camera_ranges)
-    image = render_view(
-        grid,
-        azimuth,
-        elevation,
-        distance,
-        image_size=image_size,
-        background=random_background(seeds[1], image_size),
-        light=random_light(seeds[2], azimuth),
-        color=random_color(seeds[3]),
-        render_size=render_size,
-    )
+    background = random_background(seeds[1], image_size)
+    light = random_light(seeds[2], azimuth)
+    color = random_color(seeds[3])
+    if scene == "room":  # extra seeds from a fold-in, so "plain" views stay as they were
+        extra = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 1), 3)
+        background = random_room(extra[0], grid, azimuth, elevation, distance, light, image_size, wall=background)
+        color = random_texture(extra[1], color, image_size)
+    image = render_view(grid, azimuth, elevation, distance, image_size=image_size, background=background,
+                        light=light, color=color, render_size=render_size)
+    if scene == "room":
+        image = photo_jitter(extra[2], image)
     return image, grid
 
 
@@ -565,6 +716,7 @@ def view_pairs(
     epoch=0,
     image_size: int = 256,
     render_size: int | None = None,
+    scene: str = "plain",
     num_parallel_calls=tf.data.AUTOTUNE,
     **camera_ranges,
 ) -> tf.data.Dataset:
@@ -582,6 +734,7 @@ def view_pairs(
             epoch of a `Dataset.counter().flat_map` pipeline).
         image_size: side of the square images in pixels.
         render_size: side at which rays are cast (see `render_view`).
+        scene: "plain" or "room" (see `make_pair`).
         num_parallel_calls: parallelism of the map.
         **camera_ranges: azimuth_range, elevation_range and/or
             distance_range passed to `random_camera`.
@@ -597,6 +750,7 @@ def view_pairs(
             tf.random.experimental.stateless_fold_in(base, index),
             image_size=image_size,
             render_size=render_size,
+            scene=scene,
             **camera_ranges,
         )
 
@@ -609,7 +763,8 @@ def view_pairs(
 
 
 def example_sheet(
-    shapes_per_category: int = 1, views: int = 3, resolution: int = 32, image_size: int = 256, seed: int = 0
+    shapes_per_category: int = 1, views: int = 3, resolution: int = 32, image_size: int = 256, seed: int = 0,
+    scene: str = "plain",
 ):
     """A uint8 sheet of random training views of the procedural shapes.
 
@@ -623,6 +778,7 @@ def example_sheet(
         resolution: voxels per side.
         image_size: side of each view in pixels.
         seed: seed of the views.
+        scene: "plain" or "room" (see `make_pair`).
 
     Returns:
         uint8 [rows * image_size, shapes_per_category * views * image_size, 3].
@@ -636,18 +792,21 @@ def example_sheet(
         tiles = []
         for s, grid in enumerate(make_dataset(category, shapes_per_category, resolution=resolution, seed=0)):
             for v in range(views):
-                image, _ = make_pair(grid, [seed, (c * shapes_per_category + s) * views + v], image_size=image_size)
+                image, _ = make_pair(grid, [seed, (c * shapes_per_category + s) * views + v], image_size=image_size,
+                                     scene=scene)
                 tiles.append(np.round(255.0 * image.numpy()).astype(np.uint8))
         rows.append(np.concatenate(tiles, axis=1))
     return np.concatenate(rows, axis=0)
 
 
 if __name__ == "__main__":
-    # python -m gan3d_tf.data.views [OUT.png]: writes the example sheet (docs/views_example.png).
+    # python -m gan3d_tf.data.views [OUT.png [SCENE]]: writes the example sheet
+    # (docs/views_example.png; docs/views_room.png with SCENE "room").
     import sys
 
     from PIL import Image
 
     out = sys.argv[1] if len(sys.argv) > 1 else "docs/views_example.png"
-    Image.fromarray(example_sheet()).save(out, format="PNG", optimize=True)
+    Image.fromarray(example_sheet(scene=sys.argv[2] if len(sys.argv) > 2 else "plain")).save(out, format="PNG",
+                                                                                            optimize=True)
     print(f"wrote {out}")
