@@ -395,3 +395,16 @@ def test_photo_jitter_is_seeded_and_stays_in_range():
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).mean() > 1e-3 and np.abs(a - image.numpy()).mean() > 1e-3
     assert a.shape == (32, 32, 3) and a.min() >= 0.0 and a.max() <= 1.0
+
+
+def test_tight_crop_frames_the_silhouette_like_a_padded_photo_crop():
+    image = np.full((40, 40, 3), 0.3, np.float32)
+    image[:10] = 0.9  # outside the box: cropped away
+    mask = np.zeros((40, 40), np.float32)
+    mask[10:30, 15:25] = 1.0  # 20 rows x 10 columns
+    out = views.tight_crop(0, image, mask, max_margin=0.0).numpy()
+    # the 20 x 10 crop is padded to 20 x 20 with 5 white columns each side, then scaled x2
+    np.testing.assert_allclose(out[:, :9], 1.0, atol=1e-6)
+    np.testing.assert_allclose(out[:, 31:], 1.0, atol=1e-6)
+    np.testing.assert_allclose(out[:, 14:26], 0.3, atol=1e-5)  # (bicubic rings near the edges)
+    np.testing.assert_array_equal(views.tight_crop(0, image, np.zeros_like(mask)).numpy(), image)

@@ -669,6 +669,46 @@ def photo_jitter(seed, image: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(x + 0.03 * u[4] * noise, 0.0, 1.0)
 
 
+def tight_crop(seed, image: tf.Tensor, mask: tf.Tensor, max_margin: float = 0.08) -> tf.Tensor:
+    """Frames a view like a photo cropped to its object, then padded to a square.
+
+    The image is cut to the bounding box of the silhouette, grown on each side
+    by a random 0-`max_margin` of the box's size (within the image), padded
+    with white to a centred square and resized back to its side: the framing
+    `gan3d_tf.data.ikea.load_image` gives tightly cropped photos. An empty
+    silhouette leaves the image as it is.
+
+    Args:
+        seed: integer or shape-[2] integer tensor (stateless RNG seed).
+        image: float32 [S, S, 3] in [0, 1].
+        mask: float32 [S, S] silhouette, 1 on the object.
+        max_margin: largest margin per side, as a fraction of the box size.
+
+    Returns:
+        float32 [S, S, 3] in [0, 1].
+    """
+    size = tf.shape(image)[0]
+    rows = tf.cast(tf.where(tf.reduce_any(mask > 0.5, axis=1))[:, 0], tf.int32)
+    cols = tf.cast(tf.where(tf.reduce_any(mask > 0.5, axis=0))[:, 0], tf.int32)
+
+    def crop():
+        u = tf.random.stateless_uniform([4], seed=_as_seed(seed), maxval=max_margin)
+        top, bottom = tf.reduce_min(rows), tf.reduce_max(rows) + 1
+        left, right = tf.reduce_min(cols), tf.reduce_max(cols) + 1
+        grow_h = tf.cast(tf.cast(bottom - top, tf.float32) * u[:2], tf.int32)
+        grow_w = tf.cast(tf.cast(right - left, tf.float32) * u[2:], tf.int32)
+        top, bottom = tf.maximum(top - grow_h[0], 0), tf.minimum(bottom + grow_h[1], size)
+        left, right = tf.maximum(left - grow_w[0], 0), tf.minimum(right + grow_w[1], size)
+        h, w = bottom - top, right - left
+        side = tf.maximum(h, w)
+        pad = [[(side - h) // 2, side - h - (side - h) // 2], [(side - w) // 2, side - w - (side - w) // 2], [0, 0]]
+        square = tf.pad(image[top:bottom, left:right] - 1.0, pad) + 1.0  # white margins
+        resized = tf.image.resize(square[None], [size, size], method="bicubic", antialias=True)[0]
+        return tf.clip_by_value(resized, 0.0, 1.0)
+
+    return tf.cond(tf.size(rows) > 0, crop, lambda: tf.identity(image))
+
+
 def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = None, scene: str = "plain",
               **camera_ranges):
     """One (image, voxels) training pair: a random view of the grid (stateless).
@@ -682,8 +722,9 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
         render_size: side at which rays are cast (see `render_view`).
         scene: "plain": a flat-coloured object over a random background;
             "room": the object textured (`random_texture`), standing on a
-            floor in front of a wall (`random_room`), with `photo_jitter`:
-            closer to photographs of furniture.
+            floor in front of a wall (`random_room`), with `photo_jitter`,
+            framed by `tight_crop`: closer to cropped photographs of
+            furniture (the camera distance then only sets the perspective).
         **camera_ranges: azimuth_range, elevation_range and/or
             distance_range passed to `random_camera`.
 
@@ -700,13 +741,13 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
     light = random_light(seeds[2], azimuth)
     color = random_color(seeds[3])
     if scene == "room":  # extra seeds from a fold-in, so "plain" views stay as they were
-        extra = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 1), 3)
+        extra = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 1), 4)
         background = random_room(extra[0], grid, azimuth, elevation, distance, light, image_size, wall=background)
         color = random_texture(extra[1], color, image_size)
-    image = render_view(grid, azimuth, elevation, distance, image_size=image_size, background=background,
-                        light=light, color=color, render_size=render_size)
+    image, mask = render_view(grid, azimuth, elevation, distance, image_size=image_size, background=background,
+                              light=light, color=color, render_size=render_size, return_mask=True)
     if scene == "room":
-        image = photo_jitter(extra[2], image)
+        image = tight_crop(extra[3], photo_jitter(extra[2], image), mask)
     return image, grid
 
 
