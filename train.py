@@ -40,6 +40,7 @@ OVERRIDES = {
     "recipe": "vaegan.recipe",
     "gan_run": "vaegan.gan_run",
     "image_size": "vaegan.image_size",
+    "e_lr": "vaegan.e_learning_rate",
     "kl_weight": "vaegan.kl_weight",
     "recon_weight": "vaegan.recon_weight",
     "view_distance": "vaegan.view_distance",
@@ -55,6 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="vaegan: train E, G, D jointly (default) or E only on a trained 3D-GAN (--gan-run)")
     p.add_argument("--gan-run", metavar="RUN_DIR", help="vaegan --recipe separate: the 3D-GAN run to start from")
     p.add_argument("--image-size", type=int, help="vaegan: side of the input images in pixels (paper: 256)")
+    p.add_argument("--e-lr", type=float, help="vaegan: Adam step size of the encoder (default: 1e-4)")
     p.add_argument("--kl-weight", type=float, help="vaegan: alpha_1, weight of the KL term (paper: 5)")
     p.add_argument("--recon-weight", type=float, help="vaegan: alpha_2, weight of the reconstruction term (paper: 1e-4)")
     p.add_argument("--view-distance", type=float, nargs=2, metavar=("MIN", "MAX"),

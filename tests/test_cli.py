@@ -86,6 +86,10 @@ def test_learning_rate_flags_set_the_config(tmp_path, capsys):
     assert (config.train.g_learning_rate, config.train.d_learning_rate) == (0.001, 2e-4)
     code, err = run_train(["--d-lr", "0", "--out", str(tmp_path / "r")], capsys)
     assert code == 2 and "d_learning_rate must be > 0" in err
+    config, _ = train.resolve_config(train.parse_args(["--model", "vaegan", "--e-lr", "3e-4", "--scene", "room"]))
+    assert (config.vaegan.e_learning_rate, config.vaegan.scene) == (3e-4, "room")
+    code, err = run_train(["--model", "vaegan", "--e-lr", "-1", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "vaegan.e_learning_rate must be > 0" in err
 
 
 def test_gate_and_prior_flags_set_the_config(tmp_path, capsys):
