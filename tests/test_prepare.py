@@ -233,3 +233,70 @@ def test_cli_exit_codes(tmp_path, capsys):
     prep.main([str(tmp_path / "v.npz"), str(tmp_path / "o.npz"), "--resolution", "8", "--workers", "1"])
     summary = json.loads(capsys.readouterr().out)
     assert summary["n_train"] == 1 and summary["n_skipped"] == 0 and summary["skipped"] == []
+
+
+def _labelled_npz(path, labels, classes=None, r=8):
+    """A voxel .npz whose grid i has i + 1 occupied voxels (so grids can be told apart)."""
+    x = np.zeros((len(labels), r, r, r), np.uint8)
+    for i in range(len(labels)):
+        x[i].reshape(-1)[: i + 1] = 1
+    extra = {} if classes is None else {"classes": np.asarray(classes)}
+    np.savez(path, X_train=x, y_train=np.asarray(labels), X_test=x[:1], y_test=np.asarray(labels[:1]), **extra)
+    return x
+
+
+def test_classes_keeps_and_relabels_voxel_npz(tmp_path):
+    x = _labelled_npz(tmp_path / "v.npz", [0, 1, 2, 1], classes=["a", "b", "c"])
+    s = run(tmp_path / "v.npz", tmp_path / "o.npz", 8, classes=["c", "b"])
+    assert s["classes"] == ["c", "b"] and (s["n_train"], s["n_test"]) == (3, 0)
+    with np.load(tmp_path / "o.npz") as d:
+        assert d["y_train"].tolist() == [1, 0, 1] and d["classes"].tolist() == ["c", "b"]
+        np.testing.assert_array_equal(d["X_train"], x[[1, 2, 3]])
+    with pytest.raises(ValueError, match=r"unknown class\(es\) \['z'\].*'a', 'b', 'c'"):
+        run(tmp_path / "v.npz", tmp_path / "o2.npz", 8, classes=["a", "z"])
+    with pytest.raises(ValueError, match="distinct"):
+        run(tmp_path / "v.npz", tmp_path / "o2.npz", 8, classes=["a", "a"])
+    assert not (tmp_path / "o2.npz").exists()
+
+
+def test_classes_selects_point_clouds_before_converting(tmp_path):
+    pts = np.stack([_box_surface_points((1.0, 1.0, 2.0))[:500]] * 3).astype(np.float16)
+    np.savez(tmp_path / "p.npz", train_points=pts, train_labels=np.array([0, 1, 1], np.int16),
+             test_points=pts[:1], test_labels=np.array([0], np.int16), classes=np.array(["airplane", "bookshelf"]))
+    s = run(tmp_path / "p.npz", tmp_path / "o.npz", 16, classes=["bookshelf"], dilate=1)
+    assert (s["classes"], s["n_train"], s["n_test"], s["n_skipped"]) == (["bookshelf"], 2, 0, 0)
+    with np.load(tmp_path / "o.npz") as d:
+        assert d["y_train"].tolist() == [0, 0] and d["X_train"].shape == (2, 16, 16, 16)
+
+
+def test_merge_pools_classes_by_name(tmp_path):
+    from gan3d_tf.data import merge
+
+    xa = _labelled_npz(tmp_path / "a.npz", [0, 1], classes=["bed", "chair"])
+    xb = _labelled_npz(tmp_path / "b.npz", [0, 1, 1], classes=["bookshelf", "chair"])
+    s = merge.merge([tmp_path / "a.npz", tmp_path / "b.npz"], tmp_path / "m.npz")
+    assert s["classes"] == ["bed", "chair", "bookshelf"] and (s["n_train"], s["n_test"]) == (5, 2)
+    assert s["per_class"]["chair"] == {"train": 3, "test": 0} and s["per_class"]["bookshelf"] == {"train": 1, "test": 1}
+    with np.load(tmp_path / "m.npz") as d:
+        assert d["y_train"].tolist() == [0, 1, 2, 1, 1] and d["y_test"].tolist() == [0, 2]
+        np.testing.assert_array_equal(d["X_train"], np.concatenate([xa, xb]))
+    vs = load_voxel_npz(tmp_path / "m.npz", category="chair,bookshelf")
+    assert len(vs.voxels) == 4  # 3 chairs + 1 bookshelf
+
+    _labelled_npz(tmp_path / "c16.npz", [0], classes=["bed"], r=16)
+    with pytest.raises(ValueError, match=r"16\^3 grids, but .*a.npz has 8\^3"):
+        merge.merge([tmp_path / "a.npz", tmp_path / "c16.npz"], tmp_path / "bad.npz")
+    with pytest.raises(FileNotFoundError, match="nope.npz"):
+        merge.merge([tmp_path / "a.npz", tmp_path / "nope.npz"], tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_merge_cli(tmp_path, capsys):
+    from gan3d_tf.data import merge
+
+    _labelled_npz(tmp_path / "a.npz", [0], classes=["bed"])
+    with pytest.raises(SystemExit) as e:
+        merge.main([str(tmp_path / "a.npz"), str(tmp_path / "m.npz")])
+    assert e.value.code == 2 and "at least two inputs" in capsys.readouterr().err
+    merge.main([str(tmp_path / "a.npz"), str(tmp_path / "a.npz"), str(tmp_path / "m.npz")])
+    assert json.loads(capsys.readouterr().out)["per_class"] == {"bed": {"train": 2, "test": 2}}

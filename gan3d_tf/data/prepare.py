@@ -30,8 +30,12 @@ SRC formats (detected automatically, `--format` forces one):
   footprint is; upsampling repeats voxels). So the 3-voxel padding of the
   30^3 ShapeNets grids is removed, and `.mat` axes are kept as stored.
 
+`--classes a,b` keeps only those classes (labels renumbered in the given
+order) and converts nothing else, e.g. ModelNet40's bookshelves alone.
+
 A file (or point-cloud object) that cannot be read is reported on stderr and
 skipped; the summary (printed as JSON) lists it with the exception name.
+Several prepared files are combined with `python -m gan3d_tf.data.merge`.
 """
 
 from __future__ import annotations
@@ -253,6 +257,27 @@ def _points_jobs(src: Path):
     return classes, out
 
 
+def select_classes(classes, keep, src) -> tuple[list[str], dict[int, int]]:
+    """(kept class names, {old label: new label}) for `--classes`.
+
+    Args:
+        classes: the source's class names in label order (None when unknown).
+        keep: names to keep, in their new label order (None keeps everything).
+        src: the source, for messages.
+
+    Raises:
+        ValueError: the source has no class names, or a name is not among them.
+    """
+    if keep is None:
+        return (None if classes is None else list(classes)), None
+    if classes is None:
+        raise ValueError(f"{src}: --classes needs class names, but the source has none")
+    unknown = [c for c in keep if c not in classes]
+    if unknown:
+        raise ValueError(f"{src}: unknown class(es) {unknown}; the source has {list(classes)}")
+    return list(keep), {list(classes).index(c): i for i, c in enumerate(keep)}
+
+
 def _run(jobs, workers: int, desc: str, progress: bool):
     """Runs `_convert_one` over jobs in order, on `workers` processes (1 = in this process)."""
     bar = dict(total=len(jobs), desc=desc, file=sys.stderr, disable=not progress)
@@ -276,7 +301,7 @@ def _write_atomic(out: Path, arrays: dict) -> None:
 
 
 def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0, workers: int | None = None,
-            fmt: str | None = None, progress: bool = True) -> dict:
+            fmt: str | None = None, progress: bool = True, classes: list[str] | None = None) -> dict:
     """Converts SRC into the project's voxel `.npz` at OUT; returns the summary.
 
     Args:
@@ -290,6 +315,8 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
         workers: processes for per-object formats (default os.cpu_count()).
         fmt: force a format (one of FORMATS) instead of detecting it.
         progress: show a tqdm progress bar on stderr.
+        classes: keep only these class names, labelled 0.. in this order
+            (default: every class, labels as in SRC).
 
     Returns:
         dict with format, resolution, fill, dilate, classes, n_train, n_test,
@@ -320,13 +347,18 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
     if fmt in ("voxel_npz", "binvox", "mat") and (fill is not None or dilate):
         raise ValueError(f"--fill/--dilate apply to points and meshes only, not to format {fmt!r}")
     fill = fill or {"points": "surface", "mesh": "solid"}.get(fmt)
+    if classes is not None and (not classes or len(set(classes)) != len(classes)):
+        raise ValueError(f"classes must be distinct names, got {classes}")
+    keep = classes
 
-    arrays, skipped, classes = {}, [], None
+    arrays, skipped = {}, []
     if fmt == "voxel_npz":
         with np.load(src, allow_pickle=False) as data:
             if "X_train" not in data.files or "y_train" not in data.files:
                 raise ValueError(f"{src}: a voxel .npz needs X_train and y_train; found {sorted(data.files)}")
-            classes = list(class_names(data)) if "classes" in data.files else None
+            # a file without `classes` gets the ModelNet names only when classes are selected by name
+            known = list(class_names(data)) if "classes" in data.files or keep is not None else None
+            classes, relabel = select_classes(known, keep, src)
             for s in SPLITS:
                 if f"X_{s}" not in data.files:
                     continue
@@ -338,17 +370,25 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
                 r = x.shape[1]
                 if resolution % r and r % resolution:
                     raise ValueError(f"{src}: cannot resample {r}^3 to {resolution}^3 (needs an integer factor)")
+                y = data[f"y_{s}"].astype(np.int64)
+                if relabel is not None:
+                    mask = np.isin(y, list(relabel))
+                    x, y = x[mask], np.asarray([relabel[int(v)] for v in y[mask]], np.int64)
                 arrays[f"X_{s}"] = resample((x > 0.5).astype(np.uint8), resolution)
-                arrays[f"y_{s}"] = data[f"y_{s}"].astype(np.int64)
+                arrays[f"y_{s}"] = y
     else:
         if fmt == "points":
             classes, items = _points_jobs(src)
-            jobs = {s: [("points", p, n, resolution, fill, dilate) for p, _, n in items[s]] for s in SPLITS}
-            labels = {s: [l for _, l, _ in items[s]] for s in SPLITS}
+            items = {s: [(p, l, n) for p, l, n in v] for s, v in items.items()}
         else:
             classes, files = _folder_jobs(src, fmt)
-            jobs = {s: [(fmt, str(f), str(f), resolution, fill, dilate) for f, _ in files[s]] for s in SPLITS}
-            labels = {s: [l for _, l in files[s]] for s in SPLITS}
+            items = {s: [(str(f), l, str(f)) for f, l in v] for s, v in files.items()}
+        classes, relabel = select_classes(classes, keep, src)
+        if relabel is not None:
+            items = {s: [(p, relabel[int(l)], n) for p, l, n in v if int(l) in relabel] for s, v in items.items()}
+        kind = "points" if fmt == "points" else fmt
+        jobs = {s: [(kind, p, n, resolution, fill, dilate) for p, _, n in items[s]] for s in SPLITS}
+        labels = {s: [l for _, l, _ in items[s]] for s in SPLITS}
         for s in SPLITS:
             grids, ys = [], []
             for job, y, (grid, err) in zip(jobs[s], labels[s], _run(jobs[s], workers, s, progress)):
@@ -386,9 +426,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--dilate", type=int, default=0, help="binary dilations (points/meshes)")
     ap.add_argument("--workers", type=int, default=None, help="processes (default os.cpu_count())")
     ap.add_argument("--format", choices=FORMATS, default=None, help="force the source format")
+    ap.add_argument("--classes", default=None,
+                    help="keep only these classes, joined by commas (bed,chair); labels follow this order")
     args = ap.parse_args(argv)
     try:
-        summary = prepare(args.src, args.out, args.resolution, args.fill, args.dilate, args.workers, args.format)
+        keep = None if args.classes is None else [c.strip() for c in args.classes.split(",")]
+        summary = prepare(args.src, args.out, args.resolution, args.fill, args.dilate, args.workers, args.format,
+                          classes=keep)
     except (ValueError, FileNotFoundError, OSError) as e:
         ap.error(str(e))
     print(json.dumps(summary, indent=2))
