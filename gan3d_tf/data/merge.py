@@ -19,12 +19,11 @@ Example, ModelNet10's five IKEA classes and ModelNet40's bookshelves:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
-from gan3d_tf.data.prepare import SPLITS, _write_atomic
+from gan3d_tf.data.prepare import SPLITS, print_summary, voxel_splits, write_atomic
 from gan3d_tf.data.voxel_npz import class_names
 
 
@@ -56,19 +55,13 @@ def merge(sources, out) -> dict:
         if not src.is_file():
             raise FileNotFoundError(f"input not found: {src}")
         with np.load(src, allow_pickle=False) as data:
-            if "X_train" not in data.files or "y_train" not in data.files:
-                raise ValueError(f"{src}: a voxel .npz needs X_train and y_train; found {sorted(data.files)}")
+            splits = list(voxel_splits(data, src))  # checks keys and shapes before class_names reads the labels
             names = class_names(data)
             for c in names:
                 if c not in classes:
                     classes.append(c)
             relabel = np.asarray([classes.index(c) for c in names], np.int64)
-            for s in SPLITS:
-                if f"X_{s}" not in data.files:
-                    continue
-                x, y = data[f"X_{s}"], data[f"y_{s}"].astype(np.int64)
-                if x.ndim != 4 or not x.shape[1] == x.shape[2] == x.shape[3]:
-                    raise ValueError(f"{src}: X_{s} must be [N, R, R, R], got {x.shape}")
+            for s, x, y in splits:
                 if resolution is None:
                     resolution = (x.shape[1], src)
                 elif x.shape[1] != resolution[0]:
@@ -84,7 +77,7 @@ def merge(sources, out) -> dict:
             arrays[f"X_{s}"] = np.concatenate(parts[s][0])
             arrays[f"y_{s}"] = np.concatenate(parts[s][1])
     arrays["classes"] = np.asarray(classes, dtype=str)
-    _write_atomic(out, arrays)
+    write_atomic(out, arrays)
     per_class = {c: {s: int(np.sum(arrays[f"y_{s}"] == i)) for s in SPLITS if f"y_{s}" in arrays}
                  for i, c in enumerate(classes)}
     return {"classes": classes, **{f"n_{s}": int(len(arrays.get(f"y_{s}", ()))) for s in SPLITS},
@@ -100,14 +93,9 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(prog="merge", description="Combine voxel .npz files by class name.")
     ap.add_argument("files", nargs="+", metavar="FILE", help="two or more input .npz files, then the output .npz")
     args = ap.parse_args(argv)
-    try:
-        if len(args.files) < 3:
-            raise ValueError(f"give at least two inputs and one output, got {len(args.files)} file(s)")
-        summary = merge(args.files[:-1], args.files[-1])
-    except (ValueError, FileNotFoundError, OSError) as e:
-        ap.error(str(e))
-    print(json.dumps(summary, indent=2))
-    return summary
+    if len(args.files) < 3:
+        ap.error(f"give at least two inputs and one output, got {len(args.files)} file(s)")
+    return print_summary(ap, lambda: merge(args.files[:-1], args.files[-1]))
 
 
 if __name__ == "__main__":

@@ -278,6 +278,39 @@ def select_classes(classes, keep, src) -> tuple[list[str], dict[int, int]]:
     return list(keep), {list(classes).index(c): i for i, c in enumerate(keep)}
 
 
+def voxel_splits(data, src):
+    """Yields (split, X [N, R, R, R], y int64 [N]) for each split an opened voxel `.npz` holds.
+
+    Args:
+        data: the opened `.npz` (`np.load`).
+        src: its path, for messages.
+
+    Raises:
+        ValueError: no X_train/y_train, an X without its y, or grids that are not cubes.
+    """
+    if "X_train" not in data.files or "y_train" not in data.files:
+        raise ValueError(f"{src}: a voxel .npz needs X_train and y_train; found {sorted(data.files)}")
+    for s in SPLITS:
+        if f"X_{s}" not in data.files:
+            continue
+        x = data[f"X_{s}"]
+        if f"y_{s}" not in data.files:
+            raise ValueError(f"{src}: X_{s} without y_{s}")
+        if x.ndim != 4 or not x.shape[1] == x.shape[2] == x.shape[3]:
+            raise ValueError(f"{src}: X_{s} must be [N, R, R, R], got {x.shape}")
+        yield s, x, data[f"y_{s}"].astype(np.int64)
+
+
+def print_summary(ap: argparse.ArgumentParser, run) -> dict:
+    """Calls `run()`; prints its summary as JSON, or exits through `ap.error` (code 2) naming the problem."""
+    try:
+        summary = run()
+    except (ValueError, FileNotFoundError, OSError) as e:
+        ap.error(str(e))
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
 def _run(jobs, workers: int, desc: str, progress: bool):
     """Runs `_convert_one` over jobs in order, on `workers` processes (1 = in this process)."""
     bar = dict(total=len(jobs), desc=desc, file=sys.stderr, disable=not progress)
@@ -288,7 +321,7 @@ def _run(jobs, workers: int, desc: str, progress: bool):
         return list(tqdm(ex.map(_convert_one, jobs, chunksize=chunk), **bar))
 
 
-def _write_atomic(out: Path, arrays: dict) -> None:
+def write_atomic(out: Path, arrays: dict) -> None:
     """Writes arrays to a temporary `.npz` beside OUT, then renames it to OUT."""
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
@@ -354,23 +387,14 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
     arrays, skipped = {}, []
     if fmt == "voxel_npz":
         with np.load(src, allow_pickle=False) as data:
-            if "X_train" not in data.files or "y_train" not in data.files:
-                raise ValueError(f"{src}: a voxel .npz needs X_train and y_train; found {sorted(data.files)}")
+            splits = list(voxel_splits(data, src))  # checks keys and shapes before anything else reads them
             # a file without `classes` gets the ModelNet names only when classes are selected by name
             known = list(class_names(data)) if "classes" in data.files or keep is not None else None
             classes, relabel = select_classes(known, keep, src)
-            for s in SPLITS:
-                if f"X_{s}" not in data.files:
-                    continue
-                x = data[f"X_{s}"]
-                if f"y_{s}" not in data.files:
-                    raise ValueError(f"{src}: X_{s} without y_{s}")
-                if x.ndim != 4 or not x.shape[1] == x.shape[2] == x.shape[3]:
-                    raise ValueError(f"{src}: X_{s} must be [N, R, R, R], got {x.shape}")
+            for s, x, y in splits:
                 r = x.shape[1]
                 if resolution % r and r % resolution:
                     raise ValueError(f"{src}: cannot resample {r}^3 to {resolution}^3 (needs an integer factor)")
-                y = data[f"y_{s}"].astype(np.int64)
                 if relabel is not None:
                     mask = np.isin(y, list(relabel))
                     x, y = x[mask], np.asarray([relabel[int(v)] for v in y[mask]], np.int64)
@@ -379,15 +403,13 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
     else:
         if fmt == "points":
             classes, items = _points_jobs(src)
-            items = {s: [(p, l, n) for p, l, n in v] for s, v in items.items()}
         else:
             classes, files = _folder_jobs(src, fmt)
             items = {s: [(str(f), l, str(f)) for f, l in v] for s, v in files.items()}
         classes, relabel = select_classes(classes, keep, src)
         if relabel is not None:
             items = {s: [(p, relabel[int(l)], n) for p, l, n in v if int(l) in relabel] for s, v in items.items()}
-        kind = "points" if fmt == "points" else fmt
-        jobs = {s: [(kind, p, n, resolution, fill, dilate) for p, _, n in items[s]] for s in SPLITS}
+        jobs = {s: [(fmt, p, n, resolution, fill, dilate) for p, _, n in items[s]] for s in SPLITS}
         labels = {s: [l for _, l, _ in items[s]] for s in SPLITS}
         for s in SPLITS:
             grids, ys = [], []
@@ -405,7 +427,7 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
         raise ValueError(f"{src}: nothing converted ({len(skipped)} skipped); {out} not written")
     if classes is not None:
         arrays["classes"] = np.asarray(classes, dtype=str)
-    _write_atomic(out, arrays)
+    write_atomic(out, arrays)
     summary = {"format": fmt, "resolution": int(resolution), "fill": fill, "dilate": int(dilate),
                "classes": classes, **counts, "n_skipped": len(skipped), "skipped": skipped, "out": str(out)}
     return summary
@@ -429,14 +451,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--classes", default=None,
                     help="keep only these classes, joined by commas (bed,chair); labels follow this order")
     args = ap.parse_args(argv)
-    try:
-        keep = None if args.classes is None else [c.strip() for c in args.classes.split(",")]
-        summary = prepare(args.src, args.out, args.resolution, args.fill, args.dilate, args.workers, args.format,
-                          classes=keep)
-    except (ValueError, FileNotFoundError, OSError) as e:
-        ap.error(str(e))
-    print(json.dumps(summary, indent=2))
-    return summary
+    keep = None if args.classes is None else [c.strip() for c in args.classes.split(",")]
+    return print_summary(ap, lambda: prepare(args.src, args.out, args.resolution, args.fill, args.dilate,
+                                             args.workers, args.format, classes=keep))
 
 
 if __name__ == "__main__":
