@@ -6,6 +6,7 @@
     python train.py --out runs/smoke --resume --epochs 6   # continue a run
     python train.py --model vaegan --category chair          # 3D-VAE-GAN on rendered views of built-in chairs
     python train.py --model vaegan --recipe separate --gan-run runs/chair-paper64 --category chair
+    python train.py --init-from runs/smoke --g-lr 1e-3 --epochs 3 --seed 1 --out runs/smoke-ft   # fine-tune a run
 
 Writes RUN_DIR (default runs/<category>-<preset>) with config.json,
 checkpoints/, logs/ (TensorBoard: `tensorboard --logdir RUN_DIR/logs`),
@@ -35,6 +36,7 @@ OVERRIDES = {
     "d_acc_threshold": "train.d_acc_threshold",
     "z_prior": "model.z_distribution",
     "seed": "seed",
+    "init_from": "train.init_from",
     "mixed_precision": "train.mixed_precision",
     "model": "algorithm",
     "recipe": "vaegan.recipe",
@@ -77,6 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
+    p.add_argument("--init-from", metavar="RUN_DIR",
+                   help="fine-tune: start from RUN_DIR's config and trained networks, fresh optimisers; "
+                        "other flags override its config, except the architecture")
     p.add_argument("--seed", type=int, help="seed of weights, z, data order and built-in shapes (default: 0)")
     p.add_argument("--mixed-precision", action="store_true", default=None,
                    help="bf16 compute on CPU, fp16 with loss scaling on GPU")
@@ -98,15 +103,13 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
         saved = Config.from_json(path)
         if args.preset is not None and args.preset != saved.preset:
             raise ValueError(f"--preset {args.preset} differs from the run's preset {saved.preset}")
-        resumed = saved.replace(**given)  # compared as the config stores them (e.g. lists become tuples)
-        current, asked = saved.to_dict(), resumed.to_dict()
-        for field in given:
-            section, _, name = field.rpartition(".")
-            old, new = (current[section][name], asked[section][name]) if section else (current[name], asked[name])
-            if field != "train.epochs" and new != old:
-                raise ValueError(f"--{name.replace('_', '-')} {given[field]} differs from the run's saved "
+        for field, old in changed_fields(saved, given).items():
+            if field != "train.epochs":
+                raise ValueError(f"--{flag_of(field)} {given[field]} differs from the run's saved "
                                  f"{field}={old}; a resumed run keeps its config (only --epochs may change)")
-        return resumed.validate(), args.out
+        return saved.replace(**given).validate(), args.out
+    if args.init_from is not None:
+        return init_config(args, given)
     if args.model != "vaegan":
         for flag in (flag for flag, field in OVERRIDES.items() if field.startswith("vaegan.")):
             if getattr(args, flag) is not None:
@@ -121,6 +124,45 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
     config = config.validate()
     suffix = "-vaegan" if config.algorithm == "vaegan" else ""
     out = args.out or os.path.join("runs", f"{config.data.category.replace(',', '+')}-{config.preset}{suffix}")
+    return config, out
+
+
+# fields a run started with --init-from keeps from its source: the trained weights fix them
+ARCHITECTURE = ("model.", "vaegan.image_size", "vaegan.e_widths")
+
+
+def flag_of(field: str) -> str:
+    """The command-line flag (without "--") that sets config `field`."""
+    return next(flag for flag, f in OVERRIDES.items() if f == field).replace("_", "-")
+
+
+def changed_fields(saved: Config, given: dict) -> dict:
+    """{field: saved value} of the `given` overrides that would change `saved` (compared as stored)."""
+    current, asked = saved.to_dict(), saved.replace(**given).to_dict()
+    changed = {}
+    for field in given:
+        section, _, name = field.rpartition(".")
+        old, new = (current[section][name], asked[section][name]) if section else (current[name], asked[name])
+        if new != old:
+            changed[field] = old
+    return changed
+
+
+def init_config(args: argparse.Namespace, given: dict) -> tuple[Config, str]:
+    """The config of a run started from `--init-from RUN`: RUN's config with the given flags applied."""
+    path = os.path.join(args.init_from, "config.json")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"--init-from: {path} not found; is {args.init_from} a run directory?")
+    if args.preset is not None:
+        raise ValueError(f"--preset does not apply with --init-from: the run keeps the architecture of {args.init_from}")
+    source = Config.from_json(path)
+    for field, old in changed_fields(source, given).items():
+        if field.startswith(ARCHITECTURE):
+            raise ValueError(f"--{flag_of(field)} {given[field]} differs from {args.init_from}'s {field}={old}; "
+                             f"its trained weights fix the architecture")
+    config = source.replace(**given).validate()
+    suffix = "-vaegan" if config.algorithm == "vaegan" else ""
+    out = args.out or os.path.join("runs", f"{config.data.category.replace(',', '+')}-{config.preset}{suffix}-ft")
     return config, out
 
 

@@ -75,6 +75,8 @@ class TrainConfig:
     d_acc_threshold: float = 0.8  # D is updated only when its batch accuracy (real+fake) <= this (1: always, < 0: never)
     mixed_precision: bool = False  # bf16 compute on CPU, fp16 (with loss scaling) on GPU; variables stay fp32
     sample_every_epochs: int = 1  # write the fixed-z sample grid (PNG + TensorBoard) every N epochs
+    init_from: str | None = None  # run directory whose trained networks (G, D and, between VAE-GANs, E) this run
+    # starts from (fine-tuning); optimisers, epoch count and views start fresh
 
     def validate(self) -> None:
         """Raises ValueError naming the first out-of-range field."""

@@ -100,15 +100,29 @@ def build_encoder(config: Config, dtype=None) -> Encoder:
     return Encoder(config.model.z_dim, v.e_widths, v.image_size, config.model.bn_momentum, dtype=dtype, name="encoder")
 
 
-def load_gan_weights(gan_run, generator: Generator, discriminator: Discriminator) -> None:
-    """Copies G and D of a trained 3D-GAN run into `generator` and `discriminator` (same architecture)."""
+def copy_trained(run_dir, nets: dict, flag: str) -> None:
+    """Copies the trained networks of run `run_dir` into `nets` ({"generator" | "discriminator" | "encoder": net}).
+
+    Raises:
+        FileNotFoundError: `run_dir` has neither `.keras` files nor a checkpoint.
+        ValueError: a network has another architecture than its counterpart in `nets`.
+    """
+    from gan3d_tf.reconstruct import load_encoder
     from gan3d_tf.sampling import load_network
 
-    for part, net in (("generator", generator), ("discriminator", discriminator)):
-        trained = load_network(gan_run, part)
+    for part, net in nets.items():
+        trained = load_encoder(run_dir) if part == "encoder" else load_network(run_dir, part)
         if [w.shape for w in trained.weights] != [w.shape for w in net.weights]:
-            raise ValueError(f"{gan_run}: its {part} has another architecture than this run's model config")
+            raise ValueError(f"{flag} {run_dir}: its {part} has another architecture than this run's")
         net.set_weights(trained.get_weights())
+
+
+def load_init_weights(init_from, gan: GAN3D) -> None:
+    """Copies run `init_from`'s G and D into `gan`, and its encoder when both are VAE-GANs."""
+    nets = {"generator": gan.generator, "discriminator": gan.discriminator}
+    if isinstance(gan, VAEGAN3D) and Config.from_json(Path(init_from) / "config.json").algorithm == "vaegan":
+        nets["encoder"] = gan.encoder
+    copy_trained(init_from, nets, "--init-from")
 
 
 def build_gan(config: Config) -> GAN3D:
@@ -121,7 +135,7 @@ def build_gan(config: Config) -> GAN3D:
     if config.algorithm == "vaegan":
         v = config.vaegan
         if v.recipe == "separate":
-            load_gan_weights(v.gan_run, generator, discriminator)
+            copy_trained(v.gan_run, {"generator": generator, "discriminator": discriminator}, "--gan-run")
         gan = VAEGAN3D(build_encoder(config, policy), generator, discriminator, kl_weight=v.kl_weight,
                        recon_weight=v.recon_weight, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,
                        seed=config.seed)
@@ -172,6 +186,9 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
                          sampler_state=gan.sampler.seed_generator.state)
         checkpoint = tf.train.Checkpoint(**parts)
     manager = tf.train.CheckpointManager(checkpoint, str(Path(run_dir) / "checkpoints"), max_to_keep=3)
+    if not restore and config.train.init_from:
+        with strategy.scope():
+            load_init_weights(config.train.init_from, gan)
     if restore:
         if manager.latest_checkpoint is None:
             raise FileNotFoundError(f"no checkpoint to resume from in {Path(run_dir) / 'checkpoints'}")

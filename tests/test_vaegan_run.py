@@ -125,6 +125,60 @@ def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
     assert code == 2 and "needs vaegan.gan_run" in capsys.readouterr().err
 
 
+def test_init_from_copies_the_networks_and_starts_fresh(vaegan_run, tmp_path):
+    import keras
+
+    import train
+    from gan3d_tf import training
+
+    config, _ = train.resolve_config(train.parse_args(["--init-from", str(vaegan_run), "--e-lr", "0.001",
+                                                      "--seed", "3", "--out", str(tmp_path / "ft")]))
+    assert config.train.init_from == str(vaegan_run) and config.vaegan.e_learning_rate == 0.001
+    assert config.vaegan.scene == "room" and config.model.resolution == 16  # the rest comes from the source run
+    run = training.open_run(config, tmp_path / "ft")
+    for part in ("encoder", "generator", "discriminator"):
+        source = keras.saving.load_model(vaegan_run / f"{part}.keras")
+        target = getattr(run.gan, part)
+        for a, b in zip(source.weights, target.weights, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(run.epoch.numpy()) == 0 and int(run.gan.e_optimizer.iterations.numpy()) == 0
+    assert float(run.gan.e_optimizer.learning_rate.numpy()) == pytest.approx(0.001)
+    # a fine-tuned run trains and resumes like any other
+    config = config.replace(**{"train.epochs": 1})
+    training.train(config, tmp_path / "ft", verbose=0)
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["train"]["init_from"] == str(vaegan_run)
+
+
+def test_init_from_refuses_bad_flags_before_any_work(vaegan_run, tmp_path, capsys):
+    import train
+
+    code = train.main(["--init-from", str(vaegan_run), "--image-size", "128", "--out", str(tmp_path / "a")])
+    assert code == 2 and "vaegan.image_size=64" in capsys.readouterr().err
+    code = train.main(["--init-from", str(vaegan_run), "--z-prior", "normal", "--out", str(tmp_path / "b")])
+    assert code == 2 and "model.z_distribution" in capsys.readouterr().err
+    code = train.main(["--init-from", str(vaegan_run), "--preset", "smoke", "--out", str(tmp_path / "c")])
+    assert code == 2 and "--preset does not apply" in capsys.readouterr().err
+    code = train.main(["--init-from", str(tmp_path / "nowhere"), "--out", str(tmp_path / "d")])
+    assert code == 2 and "nowhere" in capsys.readouterr().err
+    assert not any((tmp_path / d).exists() for d in "abcd")
+
+
+def test_init_from_a_gan_run_gives_a_vaegan_a_trained_g_and_d(tmp_path):
+    from gan3d_tf import training
+    from gan3d_tf.sampling import load_network
+
+    gan_dir = tmp_path / "gan"
+    training.train(tiny_config(**{"train.epochs": 1}), gan_dir, verbose=0)
+    config = vaegan_config(**{"train.init_from": str(gan_dir)})
+    run = training.open_run(config, tmp_path / "v")
+    for part in ("generator", "discriminator"):
+        for a, b in zip(load_network(gan_dir, part).weights, getattr(run.gan, part).weights, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    fresh = training.open_run(vaegan_config(), tmp_path / "w")  # the encoder is new: same as without --init-from
+    for a, b in zip(fresh.gan.encoder.weights, run.gan.encoder.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
     import evaluate
 
