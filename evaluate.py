@@ -19,7 +19,9 @@ of the trained D against the random one on the same test shapes
 run and prints per-category voxel average precision, the mean AP and IoU (at
 0.5), next to a baseline that ignores the image and predicts the mean training
 shape for every photo; with --json it also writes OUT.png, photos next to predictions and
-ground truth.
+ground truth. `--views N` adds the same scores on N rendered views of shapes the
+run never trained on (its data's test split), drawn like its training views:
+the model's fit to its own kind of image, apart from the gap to photographs.
 
 `export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
 with --classifier-data, gan3d_classifier) as saved_models/<name>/<version>/,
@@ -56,6 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     r.add_argument("--model", required=True, metavar="RUN_DIR", help="3D-VAE-GAN run directory")
     r.add_argument("--ikea", required=True, metavar="DIR", help="IKEA test set (Images/, Voxels/, Lists/)")
     r.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, a picture sheet)")
+    r.add_argument("--views", type=int, default=0, metavar="N",
+                   help="also score N rendered views of held-out shapes, drawn like the run's training views "
+                        "(report key heldout_views; default 0: off)")
     e = sub.add_parser("export", help="SavedModels for TF Serving and .keras files from a run directory")
     e.add_argument("model", metavar="RUN_DIR", help="run directory written by train.py")
     e.add_argument("--classifier-data", metavar="FILE.npz",
@@ -68,6 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f"not a run directory (no config.json): {args.model}")
         if not os.path.isfile(os.path.join(args.ikea, "Lists", "Images.txt")):
             p.error(f"--ikea: {args.ikea} has no Lists/Images.txt; expected the IKEA test set directory")
+        if args.views < 0:
+            p.error(f"--views must be >= 0, got {args.views}")
     if args.command == "export":
         if not os.path.isfile(os.path.join(args.model, "config.json")):
             p.error(f"not a run directory (no config.json): {args.model}")
@@ -96,12 +103,14 @@ def main(argv=None) -> int:
     if args.command == "reconstruct":
         from pathlib import Path
 
-        from gan3d_tf.reconstruct import evaluate_ikea, load_image_to_shape, mean_training_shape
+        from gan3d_tf.reconstruct import evaluate_ikea, evaluate_views, load_image_to_shape, mean_training_shape
 
         try:
             encoder, generator = load_image_to_shape(args.model)
             sheet = str(Path(args.json).with_suffix(".png")) if args.json else None
             report = evaluate_ikea(encoder, generator, args.ikea, sheet, mean_training_shape(args.model))
+            if args.views:
+                report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views)
         except (FileNotFoundError, ValueError) as e:
             print(f"evaluate.py: error: {e}", file=sys.stderr)
             return 2

@@ -196,6 +196,37 @@ def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["mean_ap"] == report["mean_ap"]
 
 
+def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, tmp_path):
+    import evaluate
+    from gan3d_tf.config import Config
+    from gan3d_tf.reconstruct import heldout_shapes
+    from gan3d_tf.training import load_training_data
+
+    config = Config.from_json(vaegan_run / "config.json")
+    voxels, labels, classes = heldout_shapes(config, 5)
+    train = load_training_data(config).voxels
+    assert voxels.shape == (5, 16, 16, 16) and classes == ("chair",) and set(labels) == {0}
+    assert not any(np.array_equal(v, t) for v in voxels for t in train)  # new built-in shapes
+    # with a data file: its test split
+    rng = np.random.default_rng(0)
+    x_test = (rng.random((4, 16, 16, 16)) < 0.3).astype(np.uint8)
+    np.savez(tmp_path / "d.npz", X_train=x_test[:2], y_train=np.zeros(2, int), X_test=x_test,
+             y_test=np.array([0, 1, 0, 1]), classes=np.array(["chair", "sofa"]))
+    voxels, labels, classes = heldout_shapes(config.replace(**{"data.path": str(tmp_path / "d.npz"),
+                                                               "data.category": "all"}), 3)
+    assert classes == ("chair", "sofa") and len(voxels) == 3
+    assert all(any(np.array_equal(v, t) for t in x_test[labels[i]::2]) for i, v in enumerate(voxels))
+
+    code = evaluate.main(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
+                          "--views", "6", "--json", str(tmp_path / "r.json")])
+    views = json.loads((tmp_path / "r.json").read_text())["heldout_views"]
+    assert code == 0 and views["n_views"] == 6 and views["resolution"] == 16 and set(views["ap"]) == {"chair"}
+    assert 0 < views["mean_ap"] <= 1 and 0 < views["baseline_mean_shape"]["mean_ap"] <= 1
+    with pytest.raises(SystemExit):
+        evaluate.parse_args(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
+                             "--views", "-1"])
+
+
 def test_reconstruct_refuses_a_gan_run(tmp_path, capsys):
     import evaluate
     from gan3d_tf import training
