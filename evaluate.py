@@ -103,12 +103,12 @@ def main(argv=None) -> int:
     if args.command == "reconstruct":
         from pathlib import Path
 
-        from gan3d_tf.reconstruct import evaluate_ikea, evaluate_views, load_image_to_shape, mean_training_shape
+        from gan3d_tf.reconstruct import evaluate_ikea, evaluate_views, load_image_to_shape, training_means
 
         try:
             encoder, generator = load_image_to_shape(args.model)
             sheet = str(Path(args.json).with_suffix(".png")) if args.json else None
-            report = evaluate_ikea(encoder, generator, args.ikea, sheet, mean_training_shape(args.model))
+            report = evaluate_ikea(encoder, generator, args.ikea, sheet, training_means(args.model))
             if args.views:
                 report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views)
         except (FileNotFoundError, ValueError) as e:

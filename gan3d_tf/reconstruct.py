@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from gan3d_tf.data.ikea import load_ikea, load_image
+from gan3d_tf.data.ikea import category_of, load_ikea, load_image
 from gan3d_tf.reconstruction_metrics import average_precision_by_category, iou, save_reconstruction_sheet, to_grid
 
 IOU_THRESHOLD = 0.5  # a voxel is predicted occupied when its probability is above this (for IoU and pictures)
@@ -56,15 +57,75 @@ def predict(encoder, generator, images: np.ndarray, batch_size: int = 16) -> np.
                            for i in range(0, len(images), batch_size)])
 
 
-def mean_training_shape(run_dir) -> np.ndarray:
-    """The mean occupancy grid [R, R, R] of the shapes a run was trained on (re-read from its config)."""
+@dataclass(frozen=True)
+class ShapeMeans:
+    """Mean occupancy grids of the shapes a run trained on, the reference points of the baselines."""
+
+    overall: np.ndarray  # [R, R, R] mean of all training shapes
+    classes: tuple[str, ...]  # training class names
+    per_class: np.ndarray  # [C, R, R, R] mean of each class's shapes
+
+
+def training_means(run_dir) -> ShapeMeans:
+    """The mean training shape of a run, overall and per class (re-read from its config)."""
     from gan3d_tf.config import Config
     from gan3d_tf.training import load_training_data
 
-    return load_training_data(Config.from_json(Path(run_dir) / "config.json")).voxels.mean(0, dtype=np.float32)
+    data = load_training_data(Config.from_json(Path(run_dir) / "config.json"))
+    per_class = np.stack([data.voxels[data.labels == i].mean(0, dtype=np.float32) for i in range(len(data.classes))])
+    return ShapeMeans(data.voxels.mean(0, dtype=np.float32), tuple(data.classes), per_class)
 
 
-def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, mean_shape: np.ndarray | None = None) -> dict:
+def nearest_class(probabilities: np.ndarray, class_means: np.ndarray) -> np.ndarray:
+    """Index of the class mean each predicted grid correlates best with (Pearson, over voxels), [N]."""
+    p = probabilities.reshape(len(probabilities), -1).astype(np.float64)
+    m = class_means.reshape(len(class_means), -1).astype(np.float64)
+    p, m = p - p.mean(1, keepdims=True), m - m.mean(1, keepdims=True)
+    norms = np.linalg.norm(p, axis=1)[:, None] * np.linalg.norm(m, axis=1)[None]
+    return np.argmax(p @ m.T / np.maximum(norms, 1e-12), axis=1)
+
+
+def reference_scores(probabilities, targets, labels, categories, means: ShapeMeans, name_of=lambda c: c,
+                     resolution: int | None = None) -> dict:
+    """The baselines a reconstruction should be read against, and how often it gets the category right.
+
+    - "baseline_mean_shape": AP of the mean training shape for every image.
+    - "baseline_class_mean": AP of the mean training shape of the image's
+      true category (a label the model never sees): what recognising the
+      category, and nothing more, would score.
+    - "category_accuracy" (and "category_confusion", rows the true
+      category, columns the training class): how often the prediction
+      correlates best with the mean shape of its own category.
+    The last two need every category among the training classes.
+
+    Args:
+        probabilities: predicted grids [N, R, R, R] at the run's resolution.
+        targets: ground truth [N, T, T, T].
+        labels: [N] indices into `categories`.
+        categories: names of the evaluated categories.
+        means: the run's `training_means`.
+        name_of: maps a training class name to its category name (e.g. "bookshelf" -> "bookcase").
+        resolution: bring grids to this side before AP (`to_grid`); None: compare as they are.
+    """
+    scale = (lambda g: to_grid(g, resolution)) if resolution else (lambda g: g)
+    constant = np.repeat(scale(means.overall[None]), len(labels), 0)
+    report = {"baseline_mean_shape": average_precision_by_category(constant, targets, labels, categories)}
+    names = [name_of(c) for c in means.classes]
+    if not set(categories) <= set(names):
+        return report
+    of_category = np.array([names.index(c) for c in categories])  # category -> training class
+    truth = of_category[np.asarray(labels)]
+    report["baseline_class_mean"] = average_precision_by_category(scale(means.per_class)[truth], targets, labels,
+                                                                  categories)
+    guess = nearest_class(probabilities, means.per_class)
+    confusion = np.zeros((len(categories), len(names)), int)
+    np.add.at(confusion, (np.asarray(labels), guess), 1)
+    report["category_accuracy"] = float(np.mean(guess == truth))
+    report["category_confusion"] = {"rows": list(categories), "columns": names, "counts": confusion.tolist()}
+    return report
+
+
+def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, means: ShapeMeans | None = None) -> dict:
     """Per-category voxel AP, mean AP and IoU on the IKEA test images.
 
     Each photo is padded to a square and resized to the encoder's input; the
@@ -77,26 +138,28 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, mean_s
         generator: the trained generator.
         ikea_dir: the IKEA directory (Images/, Voxels/, Lists/).
         sheet: optional PNG path for a sheet of photo / prediction / ground truth.
-        mean_shape: optional mean training grid [R, R, R]; predicting it for
-            every photo (ignoring the image) is reported as a baseline.
+        means: optional `training_means` of the run; adds the baselines and
+            the category accuracy of `reference_scores` (training class names
+            are matched to IKEA's with `category_of`, so "bookshelf" counts
+            as "bookcase").
 
     Returns:
         {"ap": {category: AP}, "mean_ap", "iou", "iou_per_category", "iou_threshold",
-        "n_images", "n_skipped", "problems"} and, with mean_shape,
-        "baseline_mean_shape": {"ap", "mean_ap"}.
+        "n_images", "n_skipped", "problems"} and, with means, the keys of
+        `reference_scores`.
     """
     data = load_ikea(ikea_dir)
     images = np.stack([load_image(p, encoder.image_size) for p in data.image_paths])
-    probabilities = to_grid(predict(encoder, generator, images))
+    predicted = predict(encoder, generator, images)
+    probabilities = to_grid(predicted)
     ap = average_precision_by_category(probabilities, data.voxels, data.labels, data.categories)
     overlap = iou(probabilities, data.voxels, IOU_THRESHOLD, data.labels, data.categories)
     report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"], "iou": overlap["mean_iou"],
               "iou_per_category": overlap["by_category"], "iou_threshold": IOU_THRESHOLD,
               "n_images": len(images), "n_skipped": data.n_skipped, "problems": data.problems}
-    if mean_shape is not None:
-        constant = np.repeat(to_grid(np.asarray(mean_shape, np.float32)[None]), len(images), 0)
-        report["baseline_mean_shape"] = average_precision_by_category(constant, data.voxels, data.labels,
-                                                                      data.categories)
+    if means is not None:
+        report.update(reference_scores(predicted, data.voxels, data.labels, data.categories, means,
+                                       lambda c: category_of(c) or c, data.voxels.shape[1]))
     if sheet:
         rows = np.concatenate([np.flatnonzero(data.labels == c)[:2] for c in range(len(data.categories))])
         save_reconstruction_sheet(images[rows], probabilities[rows], data.voxels[rows], sheet, IOU_THRESHOLD,
@@ -153,8 +216,7 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0) -> 
     images = np.stack([image.numpy() for image, _ in views])
     probabilities = predict(encoder, generator, images)
     ap = average_precision_by_category(probabilities, voxels, labels, classes)
-    constant = np.repeat(mean_training_shape(run_dir)[None], len(voxels), 0)
-    return {"ap": ap["ap"], "mean_ap": ap["mean_ap"],
-            "iou": iou(probabilities, voxels, IOU_THRESHOLD, labels, classes)["mean_iou"],
-            "iou_threshold": IOU_THRESHOLD, "n_views": len(images), "resolution": int(voxels.shape[1]),
-            "baseline_mean_shape": average_precision_by_category(constant, voxels, labels, classes)}
+    report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"],
+              "iou": iou(probabilities, voxels, IOU_THRESHOLD, labels, classes)["mean_iou"],
+              "iou_threshold": IOU_THRESHOLD, "n_views": len(images), "resolution": int(voxels.shape[1])}
+    return report | reference_scores(probabilities, voxels, labels, classes, training_means(run_dir))

@@ -193,6 +193,7 @@ def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
     assert (tmp_path / "ikea.png").stat().st_size > 10_000
     baseline = report["baseline_mean_shape"]
     assert set(baseline["ap"]) == set(report["ap"]) and 0 < baseline["mean_ap"] < 1
+    assert "category_accuracy" not in report  # the run trained on chairs only: no class to match the others
     assert json.loads(capsys.readouterr().out)["mean_ap"] == report["mean_ap"]
 
 
@@ -222,9 +223,40 @@ def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, t
     views = json.loads((tmp_path / "r.json").read_text())["heldout_views"]
     assert code == 0 and views["n_views"] == 6 and views["resolution"] == 16 and set(views["ap"]) == {"chair"}
     assert 0 < views["mean_ap"] <= 1 and 0 < views["baseline_mean_shape"]["mean_ap"] <= 1
+    # one class: its mean is the overall mean, and every prediction is nearest to it
+    assert views["baseline_class_mean"]["mean_ap"] == pytest.approx(views["baseline_mean_shape"]["mean_ap"])
+    assert views["category_accuracy"] == 1.0 and views["category_confusion"]["counts"] == [[6]]
     with pytest.raises(SystemExit):
         evaluate.parse_args(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
                              "--views", "-1"])
+
+
+def test_reference_scores_against_a_hand_computation():
+    from sklearn.metrics import average_precision_score
+
+    from gan3d_tf.reconstruct import ShapeMeans, nearest_class, reference_scores
+
+    rng = np.random.default_rng(0)
+    per_class = rng.random((3, 4, 4, 4)).astype(np.float32)  # training classes: bed, bookshelf, sofa
+    means = ShapeMeans(per_class.mean(0), ("bed", "bookshelf", "sofa"), per_class)
+    targets = (rng.random((5, 4, 4, 4)) < 0.4).astype(np.uint8)
+    labels = np.array([0, 1, 1, 0, 1])  # categories: bookcase, sofa
+    # predictions: class means, one of them wrong (image 4 looks like a bed)
+    predictions = per_class[[1, 2, 2, 1, 0]] + 0.01 * rng.random((5, 4, 4, 4))
+    np.testing.assert_array_equal(nearest_class(predictions, per_class), [1, 2, 2, 1, 0])
+    rename = {"bookshelf": "bookcase"}
+    r = reference_scores(predictions, targets, labels, ("bookcase", "sofa"), means, lambda c: rename.get(c, c))
+    assert r["category_accuracy"] == pytest.approx(4 / 5)
+    assert r["category_confusion"]["columns"] == ["bed", "bookcase", "sofa"]
+    assert r["category_confusion"]["counts"] == [[0, 2, 0], [1, 0, 2]]
+    sofa = labels == 1
+    expected = average_precision_score(targets[sofa].ravel(), np.repeat(per_class[2][None], 3, 0).ravel())
+    assert r["baseline_class_mean"]["ap"]["sofa"] == pytest.approx(expected)
+    expected = average_precision_score(targets[sofa].ravel(), np.repeat(means.overall[None], 3, 0).ravel())
+    assert r["baseline_mean_shape"]["ap"]["sofa"] == pytest.approx(expected)
+    # a category the run never trained on: only the mean-shape baseline
+    r = reference_scores(predictions, targets, labels, ("bookcase", "sofa"), means)
+    assert set(r) == {"baseline_mean_shape"}
 
 
 def test_reconstruct_refuses_a_gan_run(tmp_path, capsys):
