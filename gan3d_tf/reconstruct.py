@@ -14,8 +14,14 @@ from gan3d_tf.reconstruction_metrics import average_precision_by_category, iou, 
 IOU_THRESHOLD = 0.5  # a voxel is predicted occupied when its probability is above this (for IoU and pictures)
 
 
-def load_encoder(run_dir):
-    """The encoder of a 3D-VAE-GAN run directory (its `encoder.keras`, else its latest checkpoint)."""
+def load_encoder(run_dir, checkpoint: str | None = None):
+    """The encoder of a 3D-VAE-GAN run directory: its `encoder.keras`, else a checkpoint.
+
+    Args:
+        run_dir: the run directory.
+        checkpoint: checkpoint prefix to read when there is no `encoder.keras`
+            (default: the latest in `run_dir/checkpoints`).
+    """
     import keras
 
     from gan3d_tf.config import Config
@@ -30,7 +36,7 @@ def load_encoder(run_dir):
                          f"(train.py --model vaegan)")
     if (run_dir / "encoder.keras").is_file():
         return keras.saving.load_model(run_dir / "encoder.keras")
-    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    latest = checkpoint or tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
     if latest is None:
         raise FileNotFoundError(f"{run_dir}: no encoder.keras and no checkpoint")
     encoder = build_encoder(config)
@@ -39,10 +45,15 @@ def load_encoder(run_dir):
 
 
 def load_image_to_shape(run_dir):
-    """(encoder, generator) of a 3D-VAE-GAN run directory (its `.keras` files or latest checkpoint)."""
+    """(encoder, generator) of a 3D-VAE-GAN run directory (its `.keras` files or latest checkpoint).
+
+    A run still training is read from one checkpoint, resolved once, so that E
+    and G come from the same epoch even when a new checkpoint lands meanwhile.
+    """
     from gan3d_tf.sampling import load_network
 
-    return load_encoder(run_dir), load_network(run_dir, "generator")
+    checkpoint = tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints"))
+    return load_encoder(run_dir, checkpoint), load_network(run_dir, "generator", checkpoint)
 
 
 def predict(encoder, generator, images: np.ndarray, batch_size: int = 16) -> np.ndarray:

@@ -18,15 +18,17 @@ from gan3d_tf.render import render_grid, save_png
 from gan3d_tf.training import build_discriminator, build_generator
 
 
-def load_network(path, part: str = "generator"):
+def load_network(path, part: str = "generator", checkpoint: str | None = None):
     """A trained generator or discriminator from a `.keras` file or a run directory.
 
     A run directory gives its `<part>.keras` when training finished, else
-    the network of its latest checkpoint (built from its `config.json`).
+    the network of a checkpoint (built from its `config.json`).
 
     Args:
         path: a `.keras` file or a run directory.
         part: "generator" or "discriminator".
+        checkpoint: checkpoint prefix to read when there is no `<part>.keras`
+            (default: the latest in `path/checkpoints`).
 
     Raises:
         FileNotFoundError: nothing loadable at `path`.
@@ -38,7 +40,7 @@ def load_network(path, part: str = "generator"):
         return keras.saving.load_model(path)
     if (path / f"{part}.keras").is_file():
         return keras.saving.load_model(path / f"{part}.keras")
-    latest = tf.train.latest_checkpoint(str(path / "checkpoints"))
+    latest = checkpoint or tf.train.latest_checkpoint(str(path / "checkpoints"))
     if latest is None or not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: neither a .keras file nor a run directory with {part}.keras "
                                 f"or config.json + checkpoints/")

@@ -259,6 +259,28 @@ def test_reference_scores_against_a_hand_computation():
     assert set(r) == {"baseline_mean_shape"}
 
 
+def test_a_live_run_is_read_from_one_checkpoint(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from gan3d_tf import reconstruct, training
+    from gan3d_tf.sampling import load_network
+
+    run_dir = tmp_path / "live"
+    training.train(vaegan_config(**{"train.epochs": 2}), run_dir, verbose=0)
+    for part in ("encoder", "generator", "discriminator"):
+        (run_dir / f"{part}.keras").unlink()  # as while training: checkpoints only
+    first, second = (str(run_dir / "checkpoints" / f"ckpt-{i}") for i in (1, 2))
+    e1, g1 = reconstruct.load_encoder(run_dir, first), load_network(run_dir, "generator", first)
+    g2 = load_network(run_dir, "generator", second)
+    assert not all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(g1.weights, g2.weights))
+    # epoch 2's checkpoint lands between the two loads: both still come from epoch 1
+    answers = iter([first, second, second])
+    monkeypatch.setattr(tf.train, "latest_checkpoint", lambda _: next(answers))
+    encoder, generator = reconstruct.load_image_to_shape(run_dir)
+    for a, b in zip(e1.weights + g1.weights, encoder.weights + generator.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_reconstruct_refuses_a_gan_run(tmp_path, capsys):
     import evaluate
     from gan3d_tf import training
