@@ -110,10 +110,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
         return saved.replace(**given).validate(), args.out
     if args.init_from is not None:
         return init_config(args, given)
-    if args.model != "vaegan":
-        for flag in (flag for flag, field in OVERRIDES.items() if field.startswith("vaegan.")):
-            if getattr(args, flag) is not None:
-                raise ValueError(f"--{flag.replace('_', '-')} applies to --model vaegan only")
+    check_vaegan_flags(args, args.model)
     config = get_preset(args.preset or "paper64").replace(**given)
     if config.vaegan.recipe == "separate" and config.vaegan.gan_run:
         path = os.path.join(config.vaegan.gan_run, "config.json")
@@ -148,6 +145,14 @@ def changed_fields(saved: Config, given: dict) -> dict:
     return changed
 
 
+def check_vaegan_flags(args: argparse.Namespace, algorithm: str | None) -> None:
+    """Refuses 3D-VAE-GAN flags for a run that is not one (they would be ignored)."""
+    if algorithm != "vaegan":
+        for flag in (flag for flag, field in OVERRIDES.items() if field.startswith("vaegan.")):
+            if getattr(args, flag) is not None:
+                raise ValueError(f"--{flag.replace('_', '-')} applies to --model vaegan only")
+
+
 def init_config(args: argparse.Namespace, given: dict) -> tuple[Config, str]:
     """The config of a run started from `--init-from RUN`: RUN's config with the given flags applied."""
     path = os.path.join(args.init_from, "config.json")
@@ -156,6 +161,7 @@ def init_config(args: argparse.Namespace, given: dict) -> tuple[Config, str]:
     if args.preset is not None:
         raise ValueError(f"--preset does not apply with --init-from: the run keeps the architecture of {args.init_from}")
     source = Config.from_json(path)
+    check_vaegan_flags(args, given.get("algorithm", source.algorithm))
     for field, old in changed_fields(source, given).items():
         if field.startswith(ARCHITECTURE):
             raise ValueError(f"--{flag_of(field)} {given[field]} differs from {args.init_from}'s {field}={old}; "

@@ -174,6 +174,10 @@ def test_init_from_a_gan_run_gives_a_vaegan_a_trained_g_and_d(tmp_path):
     for part in ("generator", "discriminator"):
         for a, b in zip(load_network(gan_dir, part).weights, getattr(run.gan, part).weights, strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+    import train
+
+    with pytest.raises(ValueError, match="--e-lr applies to --model vaegan only"):  # the source is a 3D-GAN run
+        train.resolve_config(train.parse_args(["--init-from", str(gan_dir), "--e-lr", "1e-3"]))
     fresh = training.open_run(vaegan_config(), tmp_path / "w")  # the encoder is new: same as without --init-from
     for a, b in zip(fresh.gan.encoder.weights, run.gan.encoder.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
