@@ -108,9 +108,10 @@ def main(argv=None) -> int:
         try:
             encoder, generator = load_image_to_shape(args.model)
             sheet = str(Path(args.json).with_suffix(".png")) if args.json else None
-            report = evaluate_ikea(encoder, generator, args.ikea, sheet, training_means(args.model))
+            means = training_means(args.model)  # the training shapes are read once for both evaluations
+            report = evaluate_ikea(encoder, generator, args.ikea, sheet, means)
             if args.views:
-                report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views)
+                report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views, means=means)
         except (FileNotFoundError, ValueError) as e:
             print(f"evaluate.py: error: {e}", file=sys.stderr)
             return 2

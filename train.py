@@ -119,9 +119,13 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
         gan = Config.from_json(path)  # the separate recipe keeps the 3D-GAN's architecture
         config = dataclasses.replace(config, model=gan.model)
     config = config.validate()
+    return config, args.out or default_out(config)
+
+
+def default_out(config: Config, tag: str = "") -> str:
+    """runs/<category>-<preset>[-vaegan]<tag>, the run directory when --out is not given."""
     suffix = "-vaegan" if config.algorithm == "vaegan" else ""
-    out = args.out or os.path.join("runs", f"{config.data.category.replace(',', '+')}-{config.preset}{suffix}")
-    return config, out
+    return os.path.join("runs", f"{config.data.category.replace(',', '+')}-{config.preset}{suffix}{tag}")
 
 
 # fields a run started with --init-from keeps from its source: the trained weights fix them
@@ -167,9 +171,7 @@ def init_config(args: argparse.Namespace, given: dict) -> tuple[Config, str]:
             raise ValueError(f"--{flag_of(field)} {given[field]} differs from {args.init_from}'s {field}={old}; "
                              f"its trained weights fix the architecture")
     config = source.replace(**given).validate()
-    suffix = "-vaegan" if config.algorithm == "vaegan" else ""
-    out = args.out or os.path.join("runs", f"{config.data.category.replace(',', '+')}-{config.preset}{suffix}-ft")
-    return config, out
+    return config, args.out or default_out(config, "-ft")
 
 
 def main(argv=None) -> int:

@@ -178,8 +178,14 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, means:
     return report
 
 
-def heldout_shapes(config, n: int):
+def heldout_shapes(config, n: int, classes=None):
     """Up to `n` shapes the run never trained on: its data file's test split, or further built-in shapes.
+
+    Args:
+        config: the run's config.
+        n: number of shapes.
+        classes: the run's built-in categories when known (`training_means(...).classes`), to skip
+            re-generating its training shapes to find them.
 
     Returns:
         (voxels float32 [m, R, R, R], labels int [m], class names).
@@ -193,14 +199,14 @@ def heldout_shapes(config, n: int):
         test = load_voxel_npz(d.path, d.category, "test", resolution=res)
         pick = np.sort(np.random.default_rng(0).permutation(len(test.voxels))[:n])
         return test.voxels[pick].astype(np.float32), test.labels[pick], tuple(test.classes)
-    classes = load_training_data(config).classes  # the built-in categories of the run, checked
+    classes = classes or load_training_data(config).classes  # the built-in categories of the run, checked
     per = -(-n // len(classes))  # shapes i >= builtin_size of each category were never generated for training
     grids = [procedural.make_dataset(c, d.builtin_size + per, res, seed=config.seed)[d.builtin_size:] for c in classes]
     labels = np.concatenate([np.full(per, i) for i in range(len(classes))])
     return np.concatenate(grids).astype(np.float32)[:n], labels[:n], tuple(classes)
 
 
-def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0) -> dict:
+def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, means: ShapeMeans | None = None) -> dict:
     """AP, mean AP and IoU on `n` rendered views of held-out shapes, drawn like the run's training views.
 
     Separates how well a model fits its own kind of images from the gap to
@@ -215,12 +221,14 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0) -> 
         run_dir: the run directory (its config.json chooses shapes and views).
         n: number of held-out shapes, one view each.
         seed: seed of the views.
+        means: the run's `training_means`, when already computed.
     """
     from gan3d_tf.config import Config
     from gan3d_tf.data.views import view_pairs
 
     config = Config.from_json(Path(run_dir) / "config.json")
-    voxels, labels, classes = heldout_shapes(config, n)
+    means = means or training_means(run_dir)
+    voxels, labels, classes = heldout_shapes(config, n, means.classes)
     v = config.vaegan
     views = view_pairs(tf.data.Dataset.from_tensor_slices(voxels), seed, image_size=v.image_size,
                        render_size=v.render_size, scene=v.scene, distance_range=tuple(v.view_distance))
@@ -230,4 +238,4 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0) -> 
     report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"],
               "iou": iou(probabilities, voxels, IOU_THRESHOLD, labels, classes)["mean_iou"],
               "iou_threshold": IOU_THRESHOLD, "n_views": len(images), "resolution": int(voxels.shape[1])}
-    return report | reference_scores(probabilities, voxels, labels, classes, training_means(run_dir))
+    return report | reference_scores(probabilities, voxels, labels, classes, means)
