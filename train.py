@@ -55,7 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model", choices=("gan", "vaegan"),
                    help="gan: 3D-GAN on voxels (default); vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs")
     p.add_argument("--recipe", choices=("joint", "separate"),
-                   help="vaegan: train E, G, D jointly (default) or E only on a trained 3D-GAN (--gan-run)")
+                   help="vaegan: train E, G, D jointly (default) or E only, on the fixed G and D of a trained "
+                        "3D-GAN (--gan-run) or of the --init-from run")
     p.add_argument("--gan-run", metavar="RUN_DIR", help="vaegan --recipe separate: the 3D-GAN run to start from")
     p.add_argument("--image-size", type=int, help="vaegan: side of the input images in pixels (paper: 256)")
     p.add_argument("--e-lr", type=float, help="vaegan: Adam step size of the encoder (default: 1e-4)")
@@ -64,7 +65,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--view-distance", type=float, nargs=2, metavar=("MIN", "MAX"),
                    help="vaegan: camera distance range of training views, in grid sides (default: 2.2 2.8)")
     p.add_argument("--scene", choices=SCENES,
-                   help="vaegan: look of the training views: plain (default) or room (floor, wall, texture, jitter)")
+                   help="vaegan: look of the training views: plain (default), room (floor, wall, texture, jitter) or "
+                        "photo (room with real-photograph wall and object textures)")
     p.add_argument("--category", help="class to train on, several joined by commas (bed,chair), or 'all' (default: chair)")
     p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
     p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
@@ -166,6 +168,8 @@ def init_config(args: argparse.Namespace, given: dict) -> tuple[Config, str]:
         raise ValueError(f"--preset does not apply with --init-from: the run keeps the architecture of {args.init_from}")
     source = Config.from_json(path)
     check_vaegan_flags(args, given.get("algorithm", source.algorithm))
+    if args.gan_run is not None:
+        raise ValueError(f"--gan-run does not apply with --init-from: G and D come from {args.init_from}")
     for field, old in changed_fields(source, given).items():
         if field.startswith(ARCHITECTURE):
             raise ValueError(f"--{flag_of(field)} {given[field]} differs from {args.init_from}'s {field}={old}; "

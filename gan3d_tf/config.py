@@ -112,7 +112,7 @@ class DataConfig:
 
 ALGORITHMS = ("gan", "vaegan")
 RECIPES = ("joint", "separate")
-SCENES = ("plain", "room")  # looks of the 3D-VAE-GAN's training views (gan3d_tf.data.views.SCENES)
+SCENES = ("plain", "room", "photo")  # looks of the 3D-VAE-GAN's training views (gan3d_tf.data.views.SCENES)
 
 
 @dataclass(frozen=True)
@@ -124,13 +124,15 @@ class VAEGANConfig:
     e_learning_rate: float = 1e-4  # Adam step size of the encoder (not given in the paper)
     kl_weight: float = 5.0  # alpha_1: weight of KL(q(z|y) || p(z)) (paper: 5)
     recon_weight: float = 1e-4  # alpha_2: weight of ||G(E(y)) - x||^2 summed over voxels (paper: 1e-4)
-    recipe: str = "joint"  # "joint": E, G, D from scratch; "separate": G, D from gan_run fixed, E trained
+    recipe: str = "joint"  # "joint": E, G, D from scratch; "separate": G, D fixed (from gan_run, or from
+    # train.init_from's run), E trained
     gan_run: str | None = None  # 3D-GAN run directory whose G and D the "separate" recipe starts from
     render_size: int | None = None  # side at which training views are ray-cast, then resized (None: image_size)
     view_distance: tuple[float, float] = (2.2, 2.8)  # (min, max) camera distance of training views, grid sides;
     # 40 deg field of view: at 2.5 a grid-filling shape spans ~55 % of the image, at 1.6 ~85 %
-    scene: str = "plain"  # training views: "plain" (flat object, random background) or "room" (textured object
-    # on a floor before a wall, camera-like jitter; closer to photographs), see gan3d_tf.data.views.make_pair
+    scene: str = "plain"  # training views: "plain" (flat object, random background), "room" (textured object
+    # on a floor before a wall, camera-like jitter; closer to photographs) or "photo" (a room whose wall and object
+    # texture are crops of real photographs shipped with scikit-image/scikit-learn), see gan3d_tf.data.views.make_pair
 
     def __post_init__(self):
         _tuple_fields(self, ("e_widths", "view_distance"))
@@ -148,8 +150,6 @@ class VAEGANConfig:
                 raise ValueError(f"vaegan.{name} must be >= 0, got {getattr(self, name)}")
         if self.recipe not in RECIPES:
             raise ValueError(f"vaegan.recipe must be one of {RECIPES}, got {self.recipe!r}")
-        if self.recipe == "separate" and not self.gan_run:
-            raise ValueError("vaegan.recipe 'separate' needs vaegan.gan_run (a trained 3D-GAN run directory)")
         if len(self.view_distance) != 2 or not math.sqrt(3.0) / 2.0 < self.view_distance[0] <= self.view_distance[1]:
             raise ValueError(f"vaegan.view_distance must be (min, max) with sqrt(3)/2 < min <= max, "
                              f"got {list(self.view_distance)}")
@@ -180,6 +180,9 @@ class Config:
         self.data.validate()
         if self.algorithm == "vaegan":
             self.vaegan.validate()
+            if self.vaegan.recipe == "separate" and not (self.vaegan.gan_run or self.train.init_from):
+                raise ValueError("vaegan.recipe 'separate' needs vaegan.gan_run (a trained 3D-GAN run directory) "
+                                 "or train.init_from (a run whose G and D it keeps fixed)")
         return self
 
     def to_dict(self) -> dict:

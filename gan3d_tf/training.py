@@ -134,7 +134,7 @@ def build_gan(config: Config) -> GAN3D:
                   "d_optimizer": keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1)}
     if config.algorithm == "vaegan":
         v = config.vaegan
-        if v.recipe == "separate":
+        if v.recipe == "separate" and not t.init_from:  # with init_from, open_run copies G and D from that run
             copy_trained(v.gan_run, {"generator": generator, "discriminator": discriminator}, "--gan-run")
         gan = VAEGAN3D(build_encoder(config, policy), generator, discriminator, kl_weight=v.kl_weight,
                        recon_weight=v.recon_weight, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,

@@ -125,6 +125,28 @@ def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
     assert code == 2 and "needs vaegan.gan_run" in capsys.readouterr().err
 
 
+def test_separate_recipe_from_init_from_trains_the_encoder_only(vaegan_run, tmp_path, capsys):
+    import train
+    from gan3d_tf import training
+
+    config, _ = train.resolve_config(train.parse_args(["--init-from", str(vaegan_run), "--recipe", "separate",
+                                                      "--scene", "photo", "--out", str(tmp_path / "e")]))
+    assert config.vaegan.recipe == "separate" and config.vaegan.gan_run is None and config.vaegan.scene == "photo"
+    run = training.train(config.replace(**{"train.epochs": 1}), tmp_path / "e", verbose=0)
+    assert int(run.gan.e_optimizer.iterations.numpy()) > 0
+    source = training.open_run(train.resolve_config(train.parse_args(["--init-from", str(vaegan_run)]))[0],
+                               tmp_path / "unused")
+    for part in ("generator", "discriminator"):  # fixed: still the source run's
+        for a, b in zip(getattr(source.gan, part).weights, getattr(run.gan, part).weights, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert any(not np.array_equal(a.numpy(), b.numpy())  # the encoder trained
+               for a, b in zip(source.gan.encoder.weights, run.gan.encoder.weights))
+    code = train.main(["--init-from", str(vaegan_run), "--recipe", "separate", "--gan-run", str(vaegan_run),
+                       "--out", str(tmp_path / "g")])
+    assert code == 2 and "--gan-run does not apply with --init-from" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()
+
+
 def test_init_from_copies_the_networks_and_starts_fresh(vaegan_run, tmp_path):
     import keras
 

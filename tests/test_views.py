@@ -389,6 +389,61 @@ def test_room_pair_is_deterministic_and_keeps_the_plain_views():
         views.make_pair(chair, [3, 4], image_size=64, scene="beach")
 
 
+def test_photo_bank_holds_the_shipped_photographs():
+    bank = views.photo_bank()
+    assert bank.shape == (len(views.PHOTO_SOURCES), views.PHOTO_SIDE, views.PHOTO_SIDE, 3) and bank.dtype == np.uint8
+    assert not bank.flags.writeable and views.photo_bank() is bank  # read once, shared read-only
+    # real photographs: every one has detail (not a flat colour) and no two are the same
+    assert (bank.reshape(len(bank), -1).std(axis=1) > 20).all()
+    assert len({p.tobytes() for p in bank}) == len(bank)
+    # the astronaut, centre-cropped (it is square already) and resized from 512 to 256
+    import skimage.data
+
+    astronaut = skimage.data.astronaut().astype(np.float32)
+    small = astronaut.reshape(256, 2, 256, 2, 3).mean(axis=(1, 3))
+    assert np.abs(bank[views.PHOTO_SOURCES.index("astronaut")] - small).mean() < 4.0
+
+
+def test_random_photo_is_a_seeded_crop_of_a_bank_photo():
+    a, b, c = (views.random_photo(s, 48).numpy() for s in (7, 7, 8))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (48, 48, 3) and a.min() >= 0.0 and a.max() <= 1.0 and np.abs(a - c).mean() > 0.02
+    # each crop keeps a photo's detail: far more pixel-to-pixel variation than the smooth synthetic walls
+    photos = np.stack([views.random_photo(s, 64).numpy() for s in range(12)])
+    walls = np.stack([views.random_background(s, 64, kind="noise").numpy() for s in range(12)])
+    assert np.abs(np.diff(photos, axis=2)).mean() > 2 * np.abs(np.diff(walls, axis=2)).mean()
+
+
+def test_photo_texture_keeps_the_colour_on_average():
+    color = np.float32([0.6, 0.4, 0.3])
+    texture = views.photo_texture(3, color, 64).numpy()
+    assert texture.shape == (64, 64, 3) and texture.min() >= 0.0 and texture.max() <= 1.0
+    np.testing.assert_allclose(texture.reshape(-1, 3).mean(0), color, atol=0.05)
+    assert texture.std(axis=(0, 1)).min() > 0.01  # modulated, not flat
+    np.testing.assert_allclose(texture[..., 0] / color[0], texture[..., 1] / color[1], atol=1e-5)  # one brightness
+
+
+def test_photo_pair_differs_from_the_room_and_keeps_its_silhouette():
+    chair = make_dataset("chair", 1, resolution=32, seed=0)[0]
+    room, _ = views.make_pair(chair, [3, 4], image_size=64, scene="room")
+    photo, grid = views.make_pair(chair, [3, 4], image_size=64, scene="photo")
+    again, _ = views.make_pair(chair, [3, 4], image_size=64, scene="photo")
+    np.testing.assert_array_equal(photo.numpy(), again.numpy())
+    assert photo.shape == (64, 64, 3) and 0.0 <= photo.numpy().min() and photo.numpy().max() <= 1.0
+    np.testing.assert_array_equal(grid.numpy(), chair.astype(np.float32))
+    # same camera, crop and jitter as the room view, so the same framing (white padding) and object edges;
+    # other wall and object pixels
+    differences = []
+    for seed in ([3, 4], [5, 6], [1, 2]):
+        room, photo = (views.make_pair(chair, seed, image_size=64, scene=s)[0].numpy() for s in ("room", "photo"))
+        np.testing.assert_array_equal(room.min(-1) >= 1.0, photo.min(-1) >= 1.0)
+        edges = [np.abs(np.diff(x.mean(-1), axis=1)) > 0.1 for x in (room, photo)]
+        assert (edges[0] & edges[1]).sum() > 0.5 * edges[0].sum()
+        framed = room.min(-1) < 1.0
+        differences.append(np.abs(room - photo)[framed].mean())
+    assert np.mean(differences) > 0.02
+
+
 def test_photo_jitter_is_seeded_and_stays_in_range():
     image = views.random_background(1, 32, kind="noise")
     a, b, c = (views.photo_jitter(s, image).numpy() for s in (5, 5, 6))

@@ -40,9 +40,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import os
 
+import numpy as np
 import tensorflow as tf
 
 from gan3d_tf.config import SCENES  # training-view looks; see make_pair
@@ -56,6 +59,11 @@ _DEPTH_CUE = 0.25  # brightness lost from the nearest to the farthest point of t
 _MIN_DISTANCE = math.sqrt(3.0) / 2.0  # the camera must be outside the grid's bounding sphere
 _BACKGROUND_KINDS = ("solid", "gradient", "noise")
 ROOM_HALF_SIZE = 3.0  # half side of a room scene's square floor, grid sides; the wall shows beyond it
+# real photographs shipped inside scikit-image (skimage.data) and scikit-learn (load_sample_images), no download:
+# the walls and object textures of "photo" scenes
+PHOTO_SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle", "camera", "brick", "grass", "gravel",
+                 "china", "flower")
+PHOTO_SIDE = 256  # side of each photo in the bank, pixels (centre-cropped square, then resized)
 
 
 # --------------------------------------------------------------------------
@@ -649,6 +657,96 @@ def random_texture(seed, color, image_size: int = 256) -> tf.Tensor:
     return tf.clip_by_value(tf.reshape(tf.cast(color, tf.float32), [1, 1, 3]) * modulation[..., None], 0.0, 1.0)
 
 
+# --------------------------------------------------------------------------
+# Photo scenes: a room whose wall and object texture come from real photographs
+# --------------------------------------------------------------------------
+
+
+def _load_photo(name: str) -> np.ndarray:
+    """One of `PHOTO_SOURCES` as uint8 [H, W, 3] (files inside the installed packages)."""
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
+    import skimage.data
+    import skimage.io
+
+    if name == "motorcycle":  # skimage.data.stereo_motorcycle() would also fetch its disparity map
+        image = skimage.io.imread(os.path.join(skimage.data.data_dir, "motorcycle_left.png"))
+    else:
+        image = getattr(skimage.data, name)()
+    return np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image[..., :3]
+
+
+@functools.lru_cache(maxsize=4)
+def photo_bank(side: int = PHOTO_SIDE) -> np.ndarray:
+    """The `PHOTO_SOURCES` photographs, centre-cropped to squares and resized to `side`.
+
+    Read once per process and side (cached); the array is read-only.
+
+    Args:
+        side: side of each photo in pixels.
+
+    Returns:
+        uint8 [len(PHOTO_SOURCES), side, side, 3].
+    """
+    from PIL import Image
+
+    photos = []
+    for name in PHOTO_SOURCES:
+        image = _load_photo(name)
+        h, w = image.shape[:2]
+        top, left = (h - min(h, w)) // 2, (w - min(h, w)) // 2
+        square = Image.fromarray(np.ascontiguousarray(image[top:top + min(h, w), left:left + min(h, w)]))
+        photos.append(np.asarray(square.resize((side, side), Image.Resampling.LANCZOS)))
+    bank = np.stack(photos)
+    bank.setflags(write=False)
+    return bank
+
+
+def random_photo(seed, image_size: int = 256) -> tf.Tensor:
+    """A random crop of a real photograph of `photo_bank`, recoloured.
+
+    Picks a photo, a square crop of 25-100 % of its side at a random place,
+    flips it left-right half the time, resizes it to `image_size` and turns
+    its hue by a random angle (so the few photos give many colourings).
+
+    Args:
+        seed: integer or shape-[2] integer tensor (stateless RNG seed).
+        image_size: side of the square image in pixels.
+
+    Returns:
+        float32 [image_size, image_size, 3] in [0, 1].
+    """
+    size = _check_size("image_size", image_size)
+    bank = tf.constant(photo_bank())
+    u = tf.random.stateless_uniform([6], seed=_as_seed(seed))
+    index = tf.minimum(tf.cast(u[0] * bank.shape[0], tf.int32), bank.shape[0] - 1)
+    side = 0.25 + 0.75 * u[1]
+    top, left = u[2] * (1.0 - side), u[3] * (1.0 - side)
+    box = tf.stack([top, left, top + side, left + side])[None]
+    crop = tf.image.crop_and_resize(tf.cast(bank[index][None], tf.float32) / 255.0, box, [0], [size, size])[0]
+    crop = tf.where(u[4] < 0.5, crop, crop[:, ::-1])
+    return tf.clip_by_value(tf.image.adjust_hue(tf.clip_by_value(crop, 0.0, 1.0), u[5] - 0.5), 0.0, 1.0)
+
+
+def photo_texture(seed, color, image_size: int = 256) -> tf.Tensor:
+    """An object texture in image space: `color` [3] modulated by the brightness of a `random_photo`.
+
+    The modulation is 1 + s * (gray - mean gray) * 2 with a random strength s
+    in [0.2, 0.8], so real-photo detail (grain, weave, clutter) shows on the
+    object while its colour stays `color` on average.
+
+    Returns:
+        float32 [image_size, image_size, 3] in [0, 1] (a `render_view` colour).
+    """
+    seeds = tf.random.experimental.stateless_split(_as_seed(seed), 2)
+    gray = tf.reduce_mean(random_photo(seeds[0], image_size), axis=-1)
+    strength = 0.2 + 0.6 * tf.random.stateless_uniform([], seed=seeds[1])
+    modulation = 1.0 + 2.0 * strength * (gray - tf.reduce_mean(gray))
+    return tf.clip_by_value(tf.reshape(tf.cast(color, tf.float32), [1, 1, 3]) * modulation[..., None], 0.0, 1.0)
+
+
 def photo_jitter(seed, image: tf.Tensor) -> tf.Tensor:
     """Camera-like perturbations of an RGB image [H, W, 3] in [0, 1].
 
@@ -724,7 +822,9 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
             "room": the object textured (`random_texture`), standing on a
             floor in front of a wall (`random_room`), with `photo_jitter`,
             framed by `tight_crop`: closer to cropped photographs of
-            furniture (the camera distance then only sets the perspective).
+            furniture (the camera distance then only sets the perspective);
+            "photo": a room whose wall is a `random_photo` and whose object
+            is textured by `photo_texture` (real-photograph statistics).
         **camera_ranges: azimuth_range, elevation_range and/or
             distance_range passed to `random_camera`.
 
@@ -740,13 +840,17 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
     background = random_background(seeds[1], image_size)
     light = random_light(seeds[2], azimuth)
     color = random_color(seeds[3])
-    if scene == "room":  # extra seeds from a fold-in, so "plain" views stay as they were
+    if scene in ("room", "photo"):  # extra seeds from fold-ins, so "plain" and "room" views stay as they were
         extra = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 1), 4)
+        if scene == "photo":
+            photo = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 2), 2)
+            background = random_photo(photo[0], image_size)
         background = random_room(extra[0], grid, azimuth, elevation, distance, light, image_size, wall=background)
-        color = random_texture(extra[1], color, image_size)
+        color = (photo_texture(photo[1], color, image_size) if scene == "photo"
+                 else random_texture(extra[1], color, image_size))
     image, mask = render_view(grid, azimuth, elevation, distance, image_size=image_size, background=background,
                               light=light, color=color, render_size=render_size, return_mask=True)
-    if scene == "room":
+    if scene in ("room", "photo"):
         image = tight_crop(extra[3], photo_jitter(extra[2], image), mask)
     return image, grid
 
@@ -775,7 +879,7 @@ def view_pairs(
             epoch of a `Dataset.counter().flat_map` pipeline).
         image_size: side of the square images in pixels.
         render_size: side at which rays are cast (see `render_view`).
-        scene: "plain" or "room" (see `make_pair`).
+        scene: "plain", "room" or "photo" (see `make_pair`).
         num_parallel_calls: parallelism of the map.
         **camera_ranges: azimuth_range, elevation_range and/or
             distance_range passed to `random_camera`.
@@ -819,7 +923,7 @@ def example_sheet(
         resolution: voxels per side.
         image_size: side of each view in pixels.
         seed: seed of the views.
-        scene: "plain" or "room" (see `make_pair`).
+        scene: "plain", "room" or "photo" (see `make_pair`).
 
     Returns:
         uint8 [rows * image_size, shapes_per_category * views * image_size, 3].
