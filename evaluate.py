@@ -21,7 +21,9 @@ run and prints per-category voxel average precision, the mean AP and IoU (at
 shape for every photo; with --json it also writes OUT.png, photos next to predictions and
 ground truth. `--views N` adds the same scores on N rendered views of shapes the
 run never trained on (its data's test split), drawn like its training views:
-the model's fit to its own kind of image, apart from the gap to photographs.
+the model's fit to its own kind of image, apart from the gap to photographs
+(`--views-scene` draws them in another scene, to compare runs trained on
+different ones).
 
 `export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
 with --classifier-data, gan3d_classifier) as saved_models/<name>/<version>/,
@@ -38,6 +40,8 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from gan3d_tf.config import SCENES  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,6 +65,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     r.add_argument("--views", type=int, default=0, metavar="N",
                    help="also score N rendered views of held-out shapes, drawn like the run's training views "
                         "(report key heldout_views; default 0: off)")
+    r.add_argument("--views-scene", choices=SCENES, metavar="SCENE",
+                   help=f"look of the --views images, one of {', '.join(SCENES)} (default: the run's training scene; "
+                        "a fixed one compares runs trained on different scenes)")
     e = sub.add_parser("export", help="SavedModels for TF Serving and .keras files from a run directory")
     e.add_argument("model", metavar="RUN_DIR", help="run directory written by train.py")
     e.add_argument("--classifier-data", metavar="FILE.npz",
@@ -75,6 +82,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f"--ikea: {args.ikea} has no Lists/Images.txt; expected the IKEA test set directory")
         if args.views < 0:
             p.error(f"--views must be >= 0, got {args.views}")
+        if args.views_scene is not None and not args.views:
+            p.error("--views-scene needs --views N")
     if args.command == "export":
         if not os.path.isfile(os.path.join(args.model, "config.json")):
             p.error(f"not a run directory (no config.json): {args.model}")
@@ -111,7 +120,8 @@ def main(argv=None) -> int:
             means = training_means(args.model)  # the training shapes are read once for both evaluations
             report = evaluate_ikea(encoder, generator, args.ikea, sheet, means)
             if args.views:
-                report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views, means=means)
+                report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views, means=means,
+                                                          scene=args.views_scene)
         except (FileNotFoundError, ValueError) as e:
             print(f"evaluate.py: error: {e}", file=sys.stderr)
             return 2

@@ -206,7 +206,8 @@ def heldout_shapes(config, n: int, classes=None):
     return np.concatenate(grids).astype(np.float32)[:n], labels[:n], tuple(classes)
 
 
-def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, means: ShapeMeans | None = None) -> dict:
+def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, means: ShapeMeans | None = None,
+                   scene: str | None = None) -> dict:
     """AP, mean AP and IoU on `n` rendered views of held-out shapes, drawn like the run's training views.
 
     Separates how well a model fits its own kind of images from the gap to
@@ -222,6 +223,8 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, mea
         n: number of held-out shapes, one view each.
         seed: seed of the views.
         means: the run's `training_means`, when already computed.
+        scene: look of the views ("plain", "room", "photo"); None: the run's
+            training scene.
     """
     from gan3d_tf.config import Config
     from gan3d_tf.data.views import view_pairs
@@ -231,11 +234,12 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, mea
     voxels, labels, classes = heldout_shapes(config, n, means.classes)
     v = config.vaegan
     views = view_pairs(tf.data.Dataset.from_tensor_slices(voxels), seed, image_size=v.image_size,
-                       render_size=v.render_size, scene=v.scene, distance_range=tuple(v.view_distance))
+                       render_size=v.render_size, scene=scene or v.scene, distance_range=tuple(v.view_distance))
     images = np.stack([image.numpy() for image, _ in views])
     probabilities = predict(encoder, generator, images)
     ap = average_precision_by_category(probabilities, voxels, labels, classes)
     report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"],
               "iou": iou(probabilities, voxels, IOU_THRESHOLD, labels, classes)["mean_iou"],
-              "iou_threshold": IOU_THRESHOLD, "n_views": len(images), "resolution": int(voxels.shape[1])}
+              "iou_threshold": IOU_THRESHOLD, "n_views": len(images), "resolution": int(voxels.shape[1]),
+              "scene": scene or v.scene}
     return report | reference_scores(probabilities, voxels, labels, classes, means)

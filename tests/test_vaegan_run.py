@@ -252,9 +252,25 @@ def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, t
     # one class: its mean is the overall mean, and every prediction is nearest to it
     assert views["baseline_class_mean"]["mean_ap"] == pytest.approx(views["baseline_mean_shape"]["mean_ap"])
     assert views["category_accuracy"] == 1.0 and views["category_confusion"]["counts"] == [[6]]
+    assert views["scene"] == "room"  # the run's training scene
     with pytest.raises(SystemExit):
         evaluate.parse_args(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
                              "--views", "-1"])
+    with pytest.raises(SystemExit):  # --views-scene without --views would be ignored
+        evaluate.parse_args(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
+                             "--views-scene", "plain"])
+
+
+def test_heldout_views_in_another_scene(vaegan_run):
+    from gan3d_tf.reconstruct import evaluate_views, load_image_to_shape
+
+    encoder, generator = load_image_to_shape(vaegan_run)
+    room = evaluate_views(encoder, generator, vaegan_run, 6)
+    again = evaluate_views(encoder, generator, vaegan_run, 6, scene="room")
+    plain = evaluate_views(encoder, generator, vaegan_run, 6, scene="plain")
+    assert again == room and plain["scene"] == "plain"
+    assert plain["mean_ap"] != room["mean_ap"]  # other images, other predictions
+    assert plain["baseline_mean_shape"] == room["baseline_mean_shape"]  # the same held-out shapes
 
 
 def test_reference_scores_against_a_hand_computation():
