@@ -414,6 +414,17 @@ def test_random_photo_is_a_seeded_crop_of_a_bank_photo():
     assert np.abs(np.diff(photos, axis=2)).mean() > 2 * np.abs(np.diff(walls, axis=2)).mean()
 
 
+def test_random_color_value_range():
+    light = np.stack([views.random_color(s).numpy() for s in range(40)])
+    dark = np.stack([views.random_color(s, (0.05, 0.1)).numpy() for s in range(40)])
+    assert light.max(-1).min() >= 0.55 - 1e-6 and dark.max(-1).max() <= 0.1 + 1e-6  # HSV value = max channel
+    np.testing.assert_allclose(views.random_color(3, (0.55, 1.0)).numpy(), views.random_color(3).numpy())
+    photo = np.stack([views.random_color(s, views.PHOTO_VALUE_RANGE).numpy() for s in range(200)]).max(-1)
+    assert photo.min() < 0.2 and photo.max() > 0.9  # photo scenes have dark and light furniture
+    with pytest.raises(ValueError, match="value_range"):
+        views.random_color(0, (0.5, 1.5))
+
+
 def test_photo_texture_keeps_the_colour_on_average():
     color = np.float32([0.6, 0.4, 0.3])
     texture = views.photo_texture(3, color, 64).numpy()

@@ -64,6 +64,7 @@ ROOM_HALF_SIZE = 3.0  # half side of a room scene's square floor, grid sides; th
 PHOTO_SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle", "camera", "brick", "grass", "gravel",
                  "china", "flower")
 PHOTO_SIDE = 256  # side of each photo in the bank, pixels (centre-cropped square, then resized)
+PHOTO_VALUE_RANGE = (0.05, 1.0)  # HSV value of "photo" scene objects: dark furniture too (other scenes: 0.55-1)
 
 
 # --------------------------------------------------------------------------
@@ -483,17 +484,20 @@ def random_light(seed, azimuth) -> tf.Tensor:
     return direction(tf.cast(azimuth, tf.float32) + 120.0 * (u[0] - 0.5), 15.0 + 60.0 * u[1])
 
 
-def random_color(seed) -> tf.Tensor:
-    """A random object colour: any hue, saturation 0-0.6, value 0.55-1.
+def random_color(seed, value_range=(0.55, 1.0)) -> tf.Tensor:
+    """A random object colour: any hue, saturation 0-0.6, value (brightness) uniform in `value_range`.
 
     Args:
         seed: integer or shape-[2] integer tensor (stateless RNG seed).
+        value_range: (min, max) HSV value; the default keeps objects light,
+            "photo" scenes use (0.05, 1) so black and dark-wood furniture occurs too.
 
     Returns:
         float32 [3] RGB in [0, 1].
     """
+    lo, hi = _check_pair("value_range", value_range, 0.0, 1.0)
     u = tf.random.stateless_uniform([3], seed=_as_seed(seed))
-    return tf.image.hsv_to_rgb(tf.stack([u[0], 0.6 * u[1], 0.55 + 0.45 * u[2]]))
+    return tf.image.hsv_to_rgb(tf.stack([u[0], 0.6 * u[1], lo + (hi - lo) * u[2]]))
 
 
 def random_background(seed, image_size: int = 256, kind: str | None = None) -> tf.Tensor:
@@ -824,7 +828,8 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
             framed by `tight_crop`: closer to cropped photographs of
             furniture (the camera distance then only sets the perspective);
             "photo": a room whose wall is a `random_photo` and whose object
-            is textured by `photo_texture` (real-photograph statistics).
+            is textured by `photo_texture` (real-photograph statistics) in
+            a colour of any brightness (`PHOTO_VALUE_RANGE`).
         **camera_ranges: azimuth_range, elevation_range and/or
             distance_range passed to `random_camera`.
 
@@ -845,6 +850,7 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
         if scene == "photo":
             photo = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 2), 2)
             background = random_photo(photo[0], image_size)
+            color = random_color(seeds[3], PHOTO_VALUE_RANGE)
         background = random_room(extra[0], grid, azimuth, elevation, distance, light, image_size, wall=background)
         color = (photo_texture(photo[1], color, image_size) if scene == "photo"
                  else random_texture(extra[1], color, image_size))
