@@ -68,6 +68,55 @@ def predict(encoder, generator, images: np.ndarray, batch_size: int = 16) -> np.
                            for i in range(0, len(images), batch_size)])
 
 
+def encode(encoder, images: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """The posterior q(z|y) of each image: (mean, log_variance), float32 [N, z_dim] each."""
+    parts = [encoder(tf.constant(images[i:i + batch_size]), training=False) for i in range(0, len(images), batch_size)]
+    return (np.concatenate([np.asarray(m, np.float32) for m, _ in parts]),
+            np.concatenate([np.asarray(v, np.float32) for _, v in parts]))
+
+
+def latent_summary(mean: np.ndarray, log_variance: np.ndarray, labels: np.ndarray, z_distribution: str) -> dict:
+    """How much the encoder's code says about the images: a check for posterior collapse.
+
+    Args:
+        mean, log_variance: the posteriors of N images, [N, z_dim] each.
+        labels: [N] class index of each image.
+        z_distribution: G's prior ("normal" or "uniform"); its moments are the
+            KL term's reference (`gan3d_tf.vaegan3d.prior_moments`).
+
+    Returns:
+        {"kl_nats": mean KL(q(z|y) || prior) per image, summed over z;
+         "sigma_ratio": mean posterior standard deviation over the prior's
+            (1: the code is as noisy as the prior itself);
+         "spread_ratio": standard deviation of the posterior means across the
+            images, averaged over z, over the prior's (how far apart images are);
+         "probe_accuracy": 5-fold accuracy of a logistic regression from the
+            posterior mean to the class (only with >= 2 classes of >= 5
+            images each), the category information a linear read-out finds}.
+    """
+    from gan3d_tf.vaegan3d import kl_divergence, prior_moments
+
+    prior_mean, prior_variance = prior_moments(z_distribution)
+    prior_sd = float(np.sqrt(prior_variance))
+    summary = {
+        "kl_nats": float(np.mean(kl_divergence(mean, log_variance, prior_mean, prior_variance).numpy())),
+        "sigma_ratio": float(np.exp(0.5 * log_variance).mean() / prior_sd),
+        "spread_ratio": float(mean.std(axis=0).mean() / prior_sd),
+    }
+    counts = np.bincount(labels)
+    if (counts >= 5).sum() >= 2:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        keep = counts[labels] >= 5
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        folds = StratifiedKFold(5, shuffle=True, random_state=0)
+        summary["probe_accuracy"] = float(cross_val_score(probe, mean[keep], labels[keep], cv=folds).mean())
+    return summary
+
+
 @dataclass(frozen=True)
 class ShapeMeans:
     """Mean occupancy grids of the shapes a run trained on, the reference points of the baselines."""
@@ -156,8 +205,8 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, means:
 
     Returns:
         {"ap": {category: AP}, "mean_ap", "iou", "iou_per_category", "iou_threshold",
-        "n_images", "n_skipped", "problems"} and, with means, the keys of
-        `reference_scores`.
+        "n_images", "n_skipped", "problems", "latent" (`latent_summary`)} and,
+        with means, the keys of `reference_scores`.
     """
     data = load_ikea(ikea_dir)
     images = np.stack([load_image(p, encoder.image_size) for p in data.image_paths])
@@ -171,6 +220,7 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, means:
     if means is not None:
         report.update(reference_scores(predicted, data.voxels, data.labels, data.categories, means,
                                        lambda c: category_of(c) or c, data.voxels.shape[1]))
+    report["latent"] = latent_summary(*encode(encoder, images), data.labels, generator.z_distribution)
     if sheet:
         rows = np.concatenate([np.flatnonzero(data.labels == c)[:2] for c in range(len(data.categories))])
         save_reconstruction_sheet(images[rows], probabilities[rows], data.voxels[rows], sheet, IOU_THRESHOLD,
@@ -241,5 +291,6 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, mea
     report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"],
               "iou": iou(probabilities, voxels, IOU_THRESHOLD, labels, classes)["mean_iou"],
               "iou_threshold": IOU_THRESHOLD, "n_views": len(images), "resolution": int(voxels.shape[1]),
-              "scene": scene or v.scene}
+              "scene": scene or v.scene,
+              "latent": latent_summary(*encode(encoder, images), labels, generator.z_distribution)}
     return report | reference_scores(probabilities, voxels, labels, classes, means)

@@ -220,6 +220,9 @@ def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
     baseline = report["baseline_mean_shape"]
     assert set(baseline["ap"]) == set(report["ap"]) and 0 < baseline["mean_ap"] < 1
     assert "category_accuracy" not in report  # the run trained on chairs only: no class to match the others
+    latent = report["latent"]
+    assert latent["kl_nats"] > 0 and latent["sigma_ratio"] > 0 and latent["spread_ratio"] > 0
+    assert 0 <= latent["probe_accuracy"] <= 1  # six IKEA categories
     assert json.loads(capsys.readouterr().out)["mean_ap"] == report["mean_ap"]
 
 
@@ -271,6 +274,29 @@ def test_heldout_views_in_another_scene(vaegan_run):
     assert again == room and plain["scene"] == "plain"
     assert plain["mean_ap"] != room["mean_ap"]  # other images, other predictions
     assert plain["baseline_mean_shape"] == room["baseline_mean_shape"]  # the same held-out shapes
+
+
+def test_latent_summary_against_a_hand_computation():
+    from gan3d_tf.reconstruct import latent_summary
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 20)
+    mean = np.zeros((40, 4), np.float32)
+    mean[:, 0] = np.where(labels == 0, -1.0, 1.0) + 0.1 * rng.standard_normal(40)  # class in dimension 0
+    log_variance = np.full((40, 4), np.log(0.25), np.float32)  # sigma 0.5
+    s = latent_summary(mean, log_variance, labels, "normal")
+    # KL per dim: 0.5 * (0.25 + mu^2 - 1 - log 0.25), summed over 4 dims
+    expected = np.mean(np.sum(0.5 * (0.25 + mean ** 2 - 1.0 - np.log(0.25)), axis=1))
+    assert s["kl_nats"] == pytest.approx(expected, rel=1e-5)
+    assert s["sigma_ratio"] == pytest.approx(0.5, rel=1e-5)
+    assert s["spread_ratio"] == pytest.approx(mean.std(axis=0).mean(), rel=1e-5)
+    assert s["probe_accuracy"] == 1.0  # linearly separable by class
+    shuffled = latent_summary(mean, log_variance, rng.permutation(labels), "normal")
+    assert shuffled["probe_accuracy"] < 0.8  # no class information
+    uniform = latent_summary(np.full((40, 4), 0.5, np.float32), np.full((40, 4), np.log(1 / 12), np.float32),
+                             labels, "uniform")  # exactly the moment-matched prior
+    assert uniform["kl_nats"] == pytest.approx(0.0, abs=1e-5) and uniform["sigma_ratio"] == pytest.approx(1.0)
+    assert "probe_accuracy" not in latent_summary(mean[:8], log_variance[:8], labels[:8], "normal")  # one class
 
 
 def test_reference_scores_against_a_hand_computation():
