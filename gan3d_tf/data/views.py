@@ -848,7 +848,8 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
     if scene in ("room", "photo"):  # extra seeds from fold-ins, so "plain" and "room" views stay as they were
         extra = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 1), 4)
         if scene == "photo":
-            photo = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 2), 2)
+            photo = tf.random.experimental.stateless_split(
+                tf.random.experimental.stateless_fold_in(_as_seed(seed), 2), 2)
             background = random_photo(photo[0], image_size)
             color = random_color(seeds[3], PHOTO_VALUE_RANGE)
         background = random_room(extra[0], grid, azimuth, elevation, distance, light, image_size, wall=background)
