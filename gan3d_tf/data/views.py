@@ -6,7 +6,9 @@ gradient or smooth multi-scale noise standing in for photo clutter). Only
 TensorFlow ops are used, so rendering runs inside `tf.data.Dataset.map` on the
 CPU, headless, in graph mode. (Maintained GL renderers -- pyrender and VTK over
 Mesa EGL -- render headless here but crash in any process that has loaded
-TensorFlow, hence this renderer.)
+TensorFlow, hence this renderer.) `make_pair`'s "room" and "photo" scenes add
+a floor, a wall, object texture and camera-like jitter; "photo" takes its wall
+and texture from real photographs shipped with scikit-image and scikit-learn.
 
 Geometry and units:
     * the grid uses the project convention: axes (x, y, z), z (axis 2) up;
@@ -30,7 +32,8 @@ about 25 ms on one (shared, loaded) CPU core for 32^3 and 64^3 grids alike,
 about 13-15 ms with render_size=128.
 
 The example sheet docs/views_example.png is written by
-`python -m gan3d_tf.data.views docs/views_example.png`.
+`python -m gan3d_tf.data.views docs/views_example.png` (docs/views_room.png and
+docs/views_photo.png with a second argument, the scene).
 
 Example:
     >>> from gan3d_tf.data.views import view_pairs
