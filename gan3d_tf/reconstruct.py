@@ -56,23 +56,22 @@ def load_image_to_shape(run_dir):
     return load_encoder(run_dir, checkpoint), load_network(run_dir, "generator", checkpoint)
 
 
-def predict(encoder, generator, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
-    """Occupancy probabilities [N, R, R, R] for images [N, S, S, 3] (z = the posterior mean)."""
-
-    @tf.function
-    def forward(x):
-        mean, _ = encoder(x, training=False)
-        return tf.cast(generator(mean, training=False), tf.float32)
-
-    return np.concatenate([forward(tf.constant(images[i:i + batch_size])).numpy()
-                           for i in range(0, len(images), batch_size)])
-
-
 def encode(encoder, images: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """The posterior q(z|y) of each image: (mean, log_variance), float32 [N, z_dim] each."""
     parts = [encoder(tf.constant(images[i:i + batch_size]), training=False) for i in range(0, len(images), batch_size)]
     return (np.concatenate([np.asarray(m, np.float32) for m, _ in parts]),
             np.concatenate([np.asarray(v, np.float32) for _, v in parts]))
+
+
+def decode(generator, z: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    """Occupancy probabilities [N, R, R, R] of latent vectors z [N, z_dim]."""
+    forward = tf.function(lambda x: tf.cast(generator(x, training=False), tf.float32))
+    return np.concatenate([forward(tf.constant(z[i:i + batch_size])).numpy() for i in range(0, len(z), batch_size)])
+
+
+def predict(encoder, generator, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    """Occupancy probabilities [N, R, R, R] for images [N, S, S, 3] (z = the posterior mean)."""
+    return decode(generator, encode(encoder, images)[0], batch_size)
 
 
 def latent_summary(mean: np.ndarray, log_variance: np.ndarray, labels: np.ndarray, z_distribution: str) -> dict:
@@ -210,7 +209,8 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, means:
     """
     data = load_ikea(ikea_dir)
     images = np.stack([load_image(p, encoder.image_size) for p in data.image_paths])
-    predicted = predict(encoder, generator, images)
+    posterior = encode(encoder, images)
+    predicted = decode(generator, posterior[0])
     probabilities = to_grid(predicted)
     ap = average_precision_by_category(probabilities, data.voxels, data.labels, data.categories)
     overlap = iou(probabilities, data.voxels, IOU_THRESHOLD, data.labels, data.categories)
@@ -220,7 +220,7 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, means:
     if means is not None:
         report.update(reference_scores(predicted, data.voxels, data.labels, data.categories, means,
                                        lambda c: category_of(c) or c, data.voxels.shape[1]))
-    report["latent"] = latent_summary(*encode(encoder, images), data.labels, generator.z_distribution)
+    report["latent"] = latent_summary(*posterior, data.labels, generator.z_distribution)
     if sheet:
         rows = np.concatenate([np.flatnonzero(data.labels == c)[:2] for c in range(len(data.categories))])
         save_reconstruction_sheet(images[rows], probabilities[rows], data.voxels[rows], sheet, IOU_THRESHOLD,
@@ -283,14 +283,15 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, mea
     means = means or training_means(run_dir)
     voxels, labels, classes = heldout_shapes(config, n, means.classes)
     v = config.vaegan
+    scene = scene or v.scene
     views = view_pairs(tf.data.Dataset.from_tensor_slices(voxels), seed, image_size=v.image_size,
-                       render_size=v.render_size, scene=scene or v.scene, distance_range=tuple(v.view_distance))
+                       render_size=v.render_size, scene=scene, distance_range=tuple(v.view_distance))
     images = np.stack([image.numpy() for image, _ in views])
-    probabilities = predict(encoder, generator, images)
+    posterior = encode(encoder, images)
+    probabilities = decode(generator, posterior[0])
     ap = average_precision_by_category(probabilities, voxels, labels, classes)
     report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"],
               "iou": iou(probabilities, voxels, IOU_THRESHOLD, labels, classes)["mean_iou"],
               "iou_threshold": IOU_THRESHOLD, "n_views": len(images), "resolution": int(voxels.shape[1]),
-              "scene": scene or v.scene,
-              "latent": latent_summary(*encode(encoder, images), labels, generator.z_distribution)}
+              "scene": scene, "latent": latent_summary(*posterior, labels, generator.z_distribution)}
     return report | reference_scores(probabilities, voxels, labels, classes, means)

@@ -703,8 +703,9 @@ def photo_bank(side: int = PHOTO_SIDE) -> np.ndarray:
     for name in PHOTO_SOURCES:
         image = _load_photo(name)
         h, w = image.shape[:2]
-        top, left = (h - min(h, w)) // 2, (w - min(h, w)) // 2
-        square = Image.fromarray(np.ascontiguousarray(image[top:top + min(h, w), left:left + min(h, w)]))
+        side_in = min(h, w)
+        top, left = (h - side_in) // 2, (w - side_in) // 2
+        square = Image.fromarray(np.ascontiguousarray(image[top:top + side_in, left:left + side_in]))
         photos.append(np.asarray(square.resize((side, side), Image.Resampling.LANCZOS)))
     bank = np.stack(photos)
     bank.setflags(write=False)
@@ -844,17 +845,16 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
         raise ValueError(f"scene must be one of {SCENES}, got {scene!r}")
     grid = tf.cast(_as_grid(voxels), tf.float32)
     seeds = tf.random.experimental.stateless_split(_as_seed(seed), 4)
+    # extra seeds from fold-ins, so "plain" and "room" views stay as they were
+    extra = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 1), 4)
+    photo = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 2), 2)
     azimuth, elevation, distance = random_camera(seeds[0], **camera_ranges)
-    background = random_background(seeds[1], image_size)
+    if scene == "photo":
+        background, color = random_photo(photo[0], image_size), random_color(seeds[3], PHOTO_VALUE_RANGE)
+    else:
+        background, color = random_background(seeds[1], image_size), random_color(seeds[3])
     light = random_light(seeds[2], azimuth)
-    color = random_color(seeds[3])
-    if scene in ("room", "photo"):  # extra seeds from fold-ins, so "plain" and "room" views stay as they were
-        extra = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(_as_seed(seed), 1), 4)
-        if scene == "photo":
-            photo = tf.random.experimental.stateless_split(
-                tf.random.experimental.stateless_fold_in(_as_seed(seed), 2), 2)
-            background = random_photo(photo[0], image_size)
-            color = random_color(seeds[3], PHOTO_VALUE_RANGE)
+    if scene in ("room", "photo"):
         background = random_room(extra[0], grid, azimuth, elevation, distance, light, image_size, wall=background)
         color = (photo_texture(photo[1], color, image_size) if scene == "photo"
                  else random_texture(extra[1], color, image_size))
