@@ -130,20 +130,12 @@ class VAEGAN3D(GAN3D):
 
         with tf.GradientTape(persistent=True) as tape:
             mean, log_variance = self.encoder(images, training=True)
-            codes = self.sampler((mean, log_variance), training=True)
-            if joint:
-                # One G pass over codes and prior draws together: batch norm then normalises both with the
-                # statistics of one batch, and its moving averages (used at inference) are those same
-                # statistics. Two passes would leave moving averages that match neither input.
-                prior = self.sample_z(batch)
-                both = self.generator(tf.concat([tf.cast(codes, prior.dtype), prior], 0), training=True)
-                recon, fake = both[:batch], both[batch:]
-            else:
-                recon = self.generator(codes, training=False)
+            recon = self.generator(self.sampler((mean, log_variance), training=True), training=joint)
             kl = tf.reduce_mean(kl_divergence(mean, log_variance, self.prior_mean, self.prior_variance))
             recon_err = tf.reduce_mean(reconstruction_error(recon, real))
             e_loss = self.kl_weight * kl + self.recon_weight * recon_err
             if joint:
+                fake = self.generator(self.sample_z(batch), training=True)
                 real_logits, fake_logits, d_loss, gan_g_loss = self.gan_losses(real, fake)
                 g_loss = gan_g_loss + self.recon_weight * recon_err
                 g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)
