@@ -660,7 +660,12 @@ def random_texture(seed, color, image_size: int = 256) -> tf.Tensor:
     """
     gray = tf.reduce_mean(random_background(seed, image_size, kind="noise"), axis=-1)
     strength = 0.8 * tf.random.stateless_uniform([], seed=tf.random.experimental.stateless_fold_in(_as_seed(seed), 7))
-    modulation = 1.0 + strength * (gray - tf.reduce_mean(gray))
+    return _modulate(color, gray, strength)
+
+
+def _modulate(color, gray, gain) -> tf.Tensor:
+    """`color` [3] times 1 + gain * (gray - mean gray) per pixel, clipped to [0, 1]: [H, W, 3]."""
+    modulation = 1.0 + gain * (gray - tf.reduce_mean(gray))
     return tf.clip_by_value(tf.reshape(tf.cast(color, tf.float32), [1, 1, 3]) * modulation[..., None], 0.0, 1.0)
 
 
@@ -751,8 +756,7 @@ def photo_texture(seed, color, image_size: int = 256) -> tf.Tensor:
     seeds = tf.random.experimental.stateless_split(_as_seed(seed), 2)
     gray = tf.reduce_mean(random_photo(seeds[0], image_size), axis=-1)
     strength = 0.2 + 0.6 * tf.random.stateless_uniform([], seed=seeds[1])
-    modulation = 1.0 + 2.0 * strength * (gray - tf.reduce_mean(gray))
-    return tf.clip_by_value(tf.reshape(tf.cast(color, tf.float32), [1, 1, 3]) * modulation[..., None], 0.0, 1.0)
+    return _modulate(color, gray, 2.0 * strength)
 
 
 def photo_jitter(seed, image: tf.Tensor) -> tf.Tensor:
