@@ -4,6 +4,7 @@
     python evaluate.py classify --model RUN_DIR --data ../shared/data/modelnet10_vox32.npz --json mn10.json
     python evaluate.py reconstruct --model RUN_DIR --ikea ../shared/data/ikea --json ikea.json
     python evaluate.py export RUN_DIR --classifier-data ../shared/data/modelnet10_vox32.npz --out saved_models
+    python evaluate.py generation --model RUN_DIR --data ../shared/data/modelnet10_vox32.npz --category chair
 
 `sample` writes samples.npz (key `voxels`: occupancy probabilities
 [n, R, R, R]; key `z`), grid.png (rendered shapes), sample_NNN.obj (marching
@@ -24,6 +25,13 @@ run never trained on (its data's test split), drawn like its training views:
 the model's fit to its own kind of image, apart from the gap to photographs
 (`--views-scene` draws them in another scene, to compare runs trained on
 different ones).
+
+`generation` scores --n generated shapes against all non-empty shapes of one
+category in a split of --data (default test) with COV, MMD and 1-NNA under
+the IoU distance (and the Chamfer distance with --chamfer; see
+gan3d_tf/generation_metrics.py), next to the floor: --n shapes drawn from the
+train split of the same category, scored the same way (what real shapes
+reach). It prints a summary; --json writes the full report.
 
 `export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
 with --classifier-data, gan3d_classifier) as saved_models/<name>/<version>/,
@@ -74,7 +82,26 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="labelled voxel .npz whose train split fits the gan3d_classifier SVM (omit: no classifier)")
     e.add_argument("--out", default="saved_models", help="TF Serving base directory (default saved_models)")
     e.add_argument("--seed", type=int, default=0, help="seed of the SVM's CV folds and SGD (default 0)")
+    g = sub.add_parser("generation", help="COV, MMD, 1-NNA of generated shapes vs. real ones, next to the train floor")
+    g.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or generator .keras file")
+    g.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
+    g.add_argument("--category", required=True, help="class name (or several joined by commas, or 'all')")
+    g.add_argument("--split", choices=("train", "test"), default="test", help="reference split (default test)")
+    g.add_argument("--n", type=int, default=100, help="number of generated shapes and of floor shapes (default 100)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the latent draw and of the floor draw (default 0)")
+    g.add_argument("--chamfer", action="store_true", help="also score with the Chamfer distance (slower)")
+    g.add_argument("--json", metavar="OUT.json", help="also write the full report here")
     args = p.parse_args(argv)
+    if args.command == "generation":
+        if args.n < 1:
+            p.error(f"--n must be >= 1, got {args.n}")
+        if not os.path.exists(args.model):
+            p.error(f"--model not found: {args.model}")
+        if not os.path.isfile(args.data):
+            p.error(f"--data not found: {args.data}")
+        problem = check_category(args.data, args.category, args.split)
+        if problem:
+            p.error(problem)
     if args.command == "reconstruct":
         if not os.path.isfile(os.path.join(args.model, "config.json")):
             p.error(f"not a run directory (no config.json): {args.model}")
@@ -109,6 +136,8 @@ def main(argv=None) -> int:
 
     if args.command == "classify":
         return classify(args)
+    if args.command == "generation":
+        return generation(args)
     if args.command == "reconstruct":
         from pathlib import Path
 
@@ -166,6 +195,98 @@ def classify(args) -> int:
         from gan3d_tf.classify import save_confusion_png
 
         save_confusion_png(report["confusion"], report["classes"], Path(args.json).with_suffix(".png"))
+    return 0
+
+
+def check_category(data_path: str, category: str, split: str) -> str | None:
+    """Why `--category`/`--split` do not fit the .npz at data_path (a message naming the flag), or None."""
+    import zipfile
+
+    import numpy as np
+
+    from gan3d_tf.data.voxel_npz import class_names, split_categories
+
+    try:
+        data = np.load(data_path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        return f"--data: {data_path} is not a readable .npz file ({type(e).__name__}: {e})"
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        return f"--data: {data_path} is a single array, not a .npz file with X_train, y_train, X_test, y_test"
+    with data:
+        for s in sorted({"train", split}):
+            if f"X_{s}" not in data.files or f"y_{s}" not in data.files:
+                return f"--data: {data_path} has no {s} split (keys X_{s}, y_{s}); found {sorted(data.files)}"
+        classes = class_names(data)
+    if category == "all":
+        return None
+    try:
+        names = split_categories(category)
+    except ValueError as e:
+        return f"--category: {e}"
+    unknown = [c for c in names if c not in classes]
+    if unknown:
+        return f"--category: unknown category {unknown[0]!r} in {data_path}; choose one of {list(classes)} or 'all'"
+    return None
+
+
+def generation(args) -> int:
+    """`evaluate.py generation`: the generator's and the train floor's generation report."""
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from gan3d_tf.data.voxel_npz import load_voxel_npz
+    from gan3d_tf.generation_metrics import generation_report
+    from gan3d_tf.sampling import generate, load_network
+
+    start = time.perf_counter()
+    try:
+        generator = load_network(args.model, "generator")
+        _, samples = generate(generator, args.n, args.seed)
+        resolution = samples.shape[1]
+        reference = load_voxel_npz(args.data, args.category, args.split, resolution=resolution)
+        train = load_voxel_npz(args.data, args.category, "train", resolution=resolution)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"evaluate.py: error: {e}", file=sys.stderr)
+        return 2
+    n_floor = min(args.n, len(train.voxels))
+    pick = np.sort(np.random.default_rng(args.seed).choice(len(train.voxels), n_floor, replace=False))
+    notes = []
+    if n_floor < args.n:
+        notes.append(f"the train split has only {n_floor} {args.category} shapes: the floor uses all of them")
+    if args.split == "train":
+        notes.append("the floor shapes are drawn from the reference split itself")
+    report = {
+        "model": args.model, "data": args.data, "category": args.category, "split": args.split,
+        "n": args.n, "seed": args.seed, "resolution": int(resolution),
+        "n_reference_empty_dropped": reference.n_empty_skipped,
+        **generation_report(samples, reference.voxels, chamfer=args.chamfer),
+        "floor": {
+            "source": "train", "n_train": len(train.voxels), "n_train_empty_dropped": train.n_empty_skipped,
+            "notes": notes, **generation_report(train.voxels[pick], reference.voxels, chamfer=args.chamfer),
+        },
+    }
+    report["wall_seconds"] = round(time.perf_counter() - start, 2)
+    floor = report["floor"]
+    print(f"{args.category}: {args.n} generated shapes (seed {args.seed}) vs {report['n_reference']} {args.split} "
+          f"shapes at {resolution}^3 ({reference.n_empty_skipped} empty {args.split} grids dropped); "
+          f"floor: {n_floor} of {len(train.voxels)} train shapes")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"{'':16}{'COV':>7}{'MMD':>8}{'1-NNA':>8}")
+    for distance in ("iou", "chamfer") if args.chamfer else ("iou",):
+        for name, r in (("model", report), ("floor", floor)):
+            s = r[distance]
+            print(f"{distance:8}{name:8}{s['cov']:7.3f}{s['mmd']:8.3f}{s['one_nna']:8.3f}")
+    for name, r in (("model", report), ("floor", floor)):
+        pairwise = "n/a" if r["mean_pairwise_iou"] is None else f"{r['mean_pairwise_iou']:.3f}"
+        print(f"{name}: occupancy {r['occupancy']:.3f}, {r['n_empty']} empty, mean pairwise IoU {pairwise}")
+    print(f"wall {report['wall_seconds']:.1f} s")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -1,0 +1,91 @@
+"""`GenerationMonitor`: a callback that scores the generator's shapes against real ones during training."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan3d_tf.generation_metrics import generation_report
+
+LOG_KEYS = {"cov": "gen_cov", "mmd": "gen_mmd", "one_nna": "gen_1nna", "mean_pairwise_iou": "gen_pairwise_iou"}
+"""Report entry -> key added to the epoch's `logs` (History, console line)."""
+
+
+class GenerationMonitor(keras.callbacks.Callback):
+    """Every `every` epochs and on the last one, generates shapes from a fixed
+    latent batch and scores them against reference shapes (IoU distance).
+
+    The shapes come from `model.sampling_generator` when the model has one
+    (e.g. the moving average of G), else `model.generator`, called with
+    `training=False` in batches of 32. The scores of
+    `gan3d_tf.generation_metrics.generation_report` are written as
+    TensorBoard scalars `generation/cov`, `generation/mmd`,
+    `generation/one_nna`, `generation/mean_pairwise_iou`,
+    `generation/occupancy` and `generation/n_empty` (step: epoch + 1) and
+    added to the epoch's logs as `gen_cov`, `gen_mmd`, `gen_1nna` and
+    `gen_pairwise_iou`. One warning line goes to `print_fn` when the samples
+    have collapsed (mean pairwise IoU above `collapse_iou`) or more than half
+    of them are empty.
+
+    Args:
+        reference: [m, R, R, R] real shapes at the generator's resolution.
+        z: [n, z_dim] fixed latent vectors (n >= 2), drawn from the
+            generator's prior.
+        log_dir: directory of the TensorBoard event file.
+        every: score every this many epochs (>= 1).
+        threshold: occupancy level above which a voxel is filled.
+        collapse_iou: mean pairwise IoU above which the samples count as
+            collapsed.
+        print_fn: where the warning line goes.
+    """
+
+    def __init__(self, reference, z, log_dir, every: int = 1, threshold: float = 0.5, collapse_iou: float = 0.9,
+                 print_fn=print):
+        super().__init__()
+        self.reference = np.asarray(reference)
+        self.z = np.asarray(z, np.float32)
+        if self.reference.ndim != 4 or not len(self.reference):
+            raise ValueError(f"reference must have shape [m, R, R, R] with m >= 1, got {self.reference.shape}")
+        if self.z.ndim != 2 or len(self.z) < 2:
+            raise ValueError(f"z must have shape [n, z_dim] with n >= 2, got {self.z.shape}")
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.log_dir = str(log_dir)
+        self.every = every
+        self.threshold = threshold
+        self.collapse_iou = collapse_iou
+        self.print_fn = print_fn
+        self._writer = None
+
+    def generate(self) -> np.ndarray:
+        """The shapes of the fixed latent batch, float32 [n, R, R, R]."""
+        generator = getattr(self.model, "sampling_generator", self.model.generator)
+        return np.concatenate([np.asarray(generator(self.z[i:i + 32], training=False))
+                               for i in range(0, len(self.z), 32)])
+
+    def on_train_begin(self, logs=None):
+        self._writer = tf.summary.create_file_writer(self.log_dir)
+
+    def on_train_end(self, logs=None):
+        self._writer.close()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every and epoch + 1 != self.params.get("epochs"):
+            return
+        report = generation_report(self.generate(), self.reference, self.threshold)
+        scalars = {**report["iou"], "mean_pairwise_iou": report["mean_pairwise_iou"],
+                   "occupancy": report["occupancy"], "n_empty": report["n_empty"]}
+        with self._writer.as_default():
+            for name, value in scalars.items():
+                tf.summary.scalar(f"generation/{name}", value, step=epoch + 1)
+        self._writer.flush()
+        if logs is not None:
+            logs.update({key: scalars[name] for name, key in LOG_KEYS.items()})
+        problems = []
+        if report["mean_pairwise_iou"] > self.collapse_iou:
+            problems.append(f"collapsed (mean pairwise IoU {report['mean_pairwise_iou']:.3f} > {self.collapse_iou})")
+        if report["n_empty"] > report["n_samples"] / 2:
+            problems.append(f"empty: {report['n_empty']} of {report['n_samples']} samples have no filled voxel")
+        if problems:
+            self.print_fn(f"GenerationMonitor: epoch {epoch + 1}: warning: samples " + "; ".join(problems))
