@@ -22,7 +22,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from gan3d_tf.config import PRESETS, SCENES, Z_DISTRIBUTIONS, Config, get_preset  # noqa: E402
+from gan3d_tf.config import (  # noqa: E402
+    D_NORMS, D_PASSES, LOSSES, PRESETS, SCENES, Z_DISTRIBUTIONS, Config, default_preset, get_preset, parse_set,
+)
 
 # flag -> config field it sets (None defaults mean "not given")
 OVERRIDES = {
@@ -47,7 +49,18 @@ OVERRIDES = {
     "recon_weight": "vaegan.recon_weight",
     "view_distance": "vaegan.view_distance",
     "scene": "vaegan.scene",
+    "loss": "train.loss",
+    "d_norm": "model.d_norm",
+    "n_critic": "train.n_critic",
+    "gp_weight": "train.gp_weight",
+    "d_passes": "train.d_passes",
+    "ema_decay": "train.ema_decay",
+    "betas": ("train.beta_1", "train.beta_2"),
+    "val_fraction": "data.val_fraction",
+    "monitor_every": "train.monitor_every_epochs",
 }
+# fields a resumed run may change: they decide how long it trains and what it reports, not what it learns
+RESUMABLE = ("train.epochs", "train.monitor_every_epochs", "train.monitor_samples", "train.sample_every_epochs")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -70,7 +83,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--category", help="class to train on, several joined by commas (bed,chair), or 'all' (default: chair)")
     p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
     p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="model/optimiser preset (default: paper64)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="model/optimiser preset (default: paper64 with a GPU, chair32 without: the recipe that "
+                        "learns on a CPU)")
     p.add_argument("--epochs", type=int, help="total epochs to reach (a resumed run continues up to this)")
     p.add_argument("--batch-size", type=int, help="global batch size (split across replicas)")
     p.add_argument("--g-lr", type=float, help="Adam step size of G (default: the preset's; paper 0.0025)")
@@ -79,6 +94,25 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="D is updated only when its batch accuracy is <= this (paper: 0.8; 1: every step; < 0: never)")
     p.add_argument("--z-prior", choices=Z_DISTRIBUTIONS,
                    help="distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)")
+    p.add_argument("--loss", choices=LOSSES,
+                   help="paper: BCE from logits with D's accuracy gate (default of paper64/modelnet32); "
+                        "hinge; wgan-gp: Wasserstein loss with a per-sample gradient penalty (3D-IWGAN)")
+    p.add_argument("--d-norm", choices=D_NORMS, help="normalisation of D's hidden convs (paper: batch)")
+    p.add_argument("--n-critic", type=int, help="D steps per G step (3D-IWGAN: 5)")
+    p.add_argument("--gp-weight", type=float, help="wgan-gp: weight lambda of the gradient penalty (default 10)")
+    p.add_argument("--d-passes", choices=D_PASSES,
+                   help="joint: one D pass over concat(real, fake); separate: all-real and all-fake passes")
+    p.add_argument("--ema-decay", type=float,
+                   help="moving average of G's weights per G step, used for samples, metrics and export (0: off)")
+    p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="Adam betas of G and D")
+    p.add_argument("--val-fraction", type=float,
+                   help="fraction of the training shapes held out (seeded) for the generation monitor")
+    p.add_argument("--monitor-every", type=int, metavar="N",
+                   help="score 64 fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs "
+                        "(TensorBoard and console; 0: off)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] "
+                        "(JSON values; repeatable)")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
     p.add_argument("--init-from", metavar="RUN_DIR",
@@ -95,7 +129,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
     """The run's config and directory from the flags (and, on resume, the saved config)."""
-    given = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
+    given = {}
+    for flag, fields in OVERRIDES.items():
+        value = getattr(args, flag)
+        if value is not None:
+            given.update(zip(fields, value) if isinstance(fields, tuple) else {fields: value})
+    given.update(parse_set(args.set))
     if args.resume:
         if args.out is None:
             raise ValueError("--resume needs --out RUN_DIR")
@@ -106,14 +145,19 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, str]:
         if args.preset is not None and args.preset != saved.preset:
             raise ValueError(f"--preset {args.preset} differs from the run's preset {saved.preset}")
         for field, old in changed_fields(saved, given).items():
-            if field != "train.epochs":
+            if field not in RESUMABLE:
                 raise ValueError(f"--{flag_of(field)} {given[field]} differs from the run's saved "
-                                 f"{field}={old}; a resumed run keeps its config (only --epochs may change)")
+                                 f"{field}={old}; a resumed run keeps its config (only --epochs and the "
+                                 f"monitoring fields may change)")
         return saved.replace(**given).validate(), args.out
     if args.init_from is not None:
         return init_config(args, given)
     check_vaegan_flags(args, args.model)
-    config = get_preset(args.preset or "paper64").replace(**given)
+    preset = args.preset or default_preset()
+    if args.preset is None:
+        print(f"preset: {preset} (the default {'with a GPU' if preset == 'paper64' else 'on a machine without a GPU'}; "
+              f"--preset paper64 for the paper's 64^3 recipe)", flush=True)
+    config = get_preset(preset).replace(**given)
     if config.vaegan.recipe == "separate" and config.vaegan.gan_run:
         path = os.path.join(config.vaegan.gan_run, "config.json")
         if not os.path.isfile(path):
@@ -136,7 +180,10 @@ ARCHITECTURE = ("model.", "vaegan.image_size", "vaegan.e_widths")
 
 def flag_of(field: str) -> str:
     """The command-line flag (without "--") that sets config `field`."""
-    return next(flag for flag, f in OVERRIDES.items() if f == field).replace("_", "-")
+    for flag, f in OVERRIDES.items():
+        if field == f or (isinstance(f, tuple) and field in f):
+            return flag.replace("_", "-")
+    return f"set {field}="
 
 
 def changed_fields(saved: Config, given: dict) -> dict:
@@ -154,7 +201,7 @@ def changed_fields(saved: Config, given: dict) -> dict:
 def check_vaegan_flags(args: argparse.Namespace, algorithm: str | None) -> None:
     """Refuses 3D-VAE-GAN flags for a run that is not one (they would be ignored)."""
     if algorithm != "vaegan":
-        for flag in (flag for flag, field in OVERRIDES.items() if field.startswith("vaegan.")):
+        for flag in (flag for flag, field in OVERRIDES.items() if str(field).startswith("vaegan.")):
             if getattr(args, flag) is not None:
                 raise ValueError(f"--{flag.replace('_', '-')} applies to --model vaegan only")
 

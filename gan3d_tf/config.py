@@ -9,6 +9,11 @@ Presets:
     modelnet32: the same pattern one stage shorter, for the 32^3 ModelNet data.
     smoke:      a narrow 32^3 model that trains in minutes on 2 CPU cores;
                 used by the tests and for quick checks (VAE-GAN: 64^2 images).
+    chair32:    a stabilised recipe beside the paper's (not the paper's):
+                hinge loss, spectral-normalised D scoring all-real and
+                all-fake batches, a moving average of G; the default on a
+                machine without a GPU. Held-out shapes are scored while it
+                trains (10 % of the training shapes).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from pathlib import Path
 
 Z_DISTRIBUTIONS = ("uniform", "normal")
 PRECISIONS = ("float32", "mixed")
+LOSSES = ("paper", "hinge", "wgan-gp")  # gan3d_tf.losses.LOSSES
+D_NORMS = ("batch", "layer", "none", "spectral")  # gan3d_tf.discriminator.D_NORMS
+D_PASSES = ("joint", "separate")  # gan3d_tf.gan3d.D_PASSES
 
 
 def _tuple_fields(config, names) -> None:
@@ -40,6 +48,7 @@ class ModelConfig:
     d_widths: tuple[int, ...] = (64, 128, 256, 512)  # D channels at R/2^3, ... 4^3 (then one logit)
     leaky_slope: float = 0.2  # negative slope of D's LeakyReLU
     bn_momentum: float = 0.9  # batch-norm moving-average momentum (Torch's 0.1 in Keras terms)
+    d_norm: str = "batch"  # D's normalisation after hidden convs 2..n: "batch" (paper), "layer", "none", "spectral"
 
     def __post_init__(self):
         _tuple_fields(self, ("g_widths", "d_widths"))
@@ -61,6 +70,8 @@ class ModelConfig:
             raise ValueError(f"z_dim must be positive, got {self.z_dim}")
         if self.z_distribution not in Z_DISTRIBUTIONS:
             raise ValueError(f"z_distribution must be one of {Z_DISTRIBUTIONS}, got {self.z_distribution!r}")
+        if self.d_norm not in D_NORMS:
+            raise ValueError(f"d_norm must be one of {D_NORMS}, got {self.d_norm!r}")
 
 
 @dataclass(frozen=True)
@@ -70,9 +81,17 @@ class TrainConfig:
     g_learning_rate: float = 0.0025  # Adam step size of G
     d_learning_rate: float = 1e-5  # Adam step size of D
     beta_1: float = 0.5  # Adam beta_1 of both optimizers
+    beta_2: float = 0.999  # Adam beta_2 of both optimizers (3D-IWGAN: 0.9)
     batch_size: int = 100  # global batch (split across replicas)
     epochs: int = 100  # passes over the training shapes
     d_acc_threshold: float = 0.8  # D is updated only when its batch accuracy (real+fake) <= this (1: always, < 0: never)
+    loss: str = "paper"  # "paper" (BCE from logits), "hinge" or "wgan-gp" (gan3d_tf.losses)
+    gp_weight: float = 10.0  # lambda, weight of WGAN-GP's gradient penalty (loss "wgan-gp" only)
+    n_critic: int = 1  # D steps per G step (3D-IWGAN: 5)
+    d_passes: str = "joint"  # "joint": one D pass over concat(real, fake); "separate": all-real and all-fake passes
+    ema_decay: float = 0.0  # decay per G step of the moving average of G's weights used for samples and export (0: off)
+    monitor_every_epochs: int = 0  # generation metrics (COV, MMD, 1-NNA vs held-out shapes) every N epochs (0: off)
+    monitor_samples: int = 64  # samples (fixed z) scored by the generation monitor
     mixed_precision: bool = False  # bf16 compute on CPU, fp16 (with loss scaling) on GPU; variables stay fp32
     sample_every_epochs: int = 1  # write the fixed-z sample grid (PNG + TensorBoard) every N epochs
     init_from: str | None = None  # run directory whose trained networks (G, D and, between VAE-GANs, E) this run
@@ -94,6 +113,25 @@ class TrainConfig:
         if not self.d_acc_threshold <= 1:
             raise ValueError(f"d_acc_threshold must be <= 1 (an accuracy; 1 updates D every step, "
                              f"< 0 never), got {self.d_acc_threshold}")
+        if not 0 <= self.beta_2 < 1:
+            raise ValueError(f"beta_2 must be in [0, 1), got {self.beta_2}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.loss == "wgan-gp" and self.d_acc_threshold < 1:
+            raise ValueError(f"loss 'wgan-gp' scores have no real/fake sign, so D's accuracy gate does not apply: "
+                             f"set d_acc_threshold to 1, got {self.d_acc_threshold}")
+        if self.gp_weight < 0:
+            raise ValueError(f"gp_weight must be >= 0, got {self.gp_weight}")
+        if self.n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
+        if self.d_passes not in D_PASSES:
+            raise ValueError(f"d_passes must be one of {D_PASSES}, got {self.d_passes!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.monitor_every_epochs < 0:
+            raise ValueError(f"monitor_every_epochs must be >= 0, got {self.monitor_every_epochs}")
+        if self.monitor_samples < 2:
+            raise ValueError(f"monitor_samples must be >= 2, got {self.monitor_samples}")
 
 
 @dataclass(frozen=True)
@@ -103,11 +141,14 @@ class DataConfig:
     category: str = "chair"  # class name to train on, several joined by commas, or "all" for every class
     path: str | None = None  # ModelNet-style .npz (X_train, y_train, ...); None = built-in procedural shapes
     builtin_size: int = 1000  # number of procedural shapes generated when path is None
+    val_fraction: float = 0.0  # fraction of the training shapes held out (seeded) to score generation; never trained on
 
     def validate(self) -> None:
-        """Raises ValueError for a non-positive builtin_size."""
+        """Raises ValueError for a non-positive builtin_size or a val_fraction outside [0, 0.5]."""
         if self.builtin_size < 1:
             raise ValueError(f"builtin_size must be >= 1, got {self.builtin_size}")
+        if not 0 <= self.val_fraction <= 0.5:
+            raise ValueError(f"val_fraction must be in [0, 0.5], got {self.val_fraction}")
 
 
 ALGORITHMS = ("gan", "vaegan")
@@ -178,6 +219,12 @@ class Config:
         self.model.validate()
         self.train.validate()
         self.data.validate()
+        if self.train.loss == "wgan-gp" and self.train.gp_weight > 0 and self.model.d_norm == "batch":
+            raise ValueError("loss 'wgan-gp' penalises D's gradient per sample, which batch norm breaks: "
+                             "set model.d_norm to 'layer', 'none' or 'spectral'")
+        if self.train.monitor_every_epochs and not self.data.val_fraction:
+            raise ValueError("train.monitor_every_epochs scores samples against held-out training shapes: "
+                             "set data.val_fraction > 0")
         if self.algorithm == "vaegan":
             self.vaegan.validate()
             if self.vaegan.recipe == "separate" and not (self.vaegan.gan_run or self.train.init_from):
@@ -245,6 +292,15 @@ PRESETS: dict[str, Config] = {
         data=DataConfig(builtin_size=512),
         vaegan=VAEGANConfig(image_size=64, e_widths=(16, 32, 64, 128)),
     ),
+    "chair32": Config(
+        preset="chair32",
+        model=ModelConfig(resolution=32, z_dim=128, z_distribution="normal", g_widths=(128, 64, 32),
+                          d_widths=(32, 64, 128), d_norm="spectral"),
+        train=TrainConfig(loss="hinge", g_learning_rate=1e-4, d_learning_rate=4e-4, beta_1=0.5, beta_2=0.999,
+                          batch_size=32, epochs=300, d_acc_threshold=1.0, d_passes="separate", ema_decay=0.999,
+                          sample_every_epochs=5, monitor_every_epochs=5),
+        data=DataConfig(val_fraction=0.1),
+    ),
 }
 
 
@@ -253,3 +309,34 @@ def get_preset(name: str) -> Config:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]
+
+
+def parse_set(assignments) -> dict:
+    """{"section.field": value} from `--set section.field=VALUE` strings; values are JSON, else plain strings.
+
+    Raises:
+        ValueError: an assignment without "=", or a field no section has.
+    """
+    known = {f"{section}.{f.name}" for section, cls in (("model", ModelConfig), ("train", TrainConfig),
+                                                         ("data", DataConfig), ("vaegan", VAEGANConfig))
+             for f in dataclasses.fields(cls)} | {f.name for f in dataclasses.fields(Config) if f.type in ("int", "str")}
+    out = {}
+    for item in assignments:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected SECTION.FIELD=VALUE")
+        if key not in known:
+            raise ValueError(f"--set {item!r}: unknown config field {key!r}; fields are {sorted(known)}")
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    return out
+
+
+def default_preset() -> str:
+    """paper64 where TensorFlow sees a GPU, else chair32 (the recipe that learns on a CPU)."""
+    import tensorflow as tf
+
+    return "paper64" if tf.config.list_physical_devices("GPU") else "chair32"

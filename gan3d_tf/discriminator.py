@@ -9,6 +9,8 @@ from keras import layers
 N_FEATURE_LAYERS = 3
 #: Side of the max-pooled grid each feature layer is reduced to.
 FEATURE_POOL = 2
+#: Normalisations of D's hidden convs 2..n (`norm` argument).
+D_NORMS = ("batch", "layer", "none", "spectral")
 
 
 @keras.saving.register_keras_serializable(package="gan3d_tf")
@@ -21,11 +23,21 @@ class Discriminator(keras.Model):
     raw input layer destabilises training). Convs followed by batch norm have
     no bias; the first conv and the logit conv do.
 
+    `norm` replaces the batch norm for recipes where it does not belong:
+    a gradient penalty is per sample, which batch statistics break (WGAN-GP,
+    3D-IWGAN). "layer" normalises each sample over all its voxels and
+    channels with a per-channel scale and offset (`GroupNormalization` with
+    one group, the layer norm of WGAN-GP's critic); "none" leaves the convs
+    plain (with biases); "spectral" wraps every conv, the first and the logit
+    conv too, in Keras' `SpectralNormalization` (one power iteration a
+    training call).
+
     Args:
         widths: channels of the hidden volumes from (R/2)^3 down to 4^3; the
             input resolution is 4 * 2**len(widths).
         leaky_slope: negative slope of the LeakyReLUs.
         bn_momentum: batch-norm moving-average momentum.
+        norm: "batch", "layer", "none" or "spectral" (see above).
         dtype: Keras dtype policy; the logit is always float32.
         **kwargs: passed to `keras.Model`.
 
@@ -34,19 +46,28 @@ class Discriminator(keras.Model):
         Returns float32 logits [batch] (> 0 means "real").
     """
 
-    def __init__(self, widths=(64, 128, 256, 512), leaky_slope=0.2, bn_momentum=0.9, dtype=None, **kwargs):
+    def __init__(self, widths=(64, 128, 256, 512), leaky_slope=0.2, bn_momentum=0.9, norm="batch", dtype=None,
+                 **kwargs):
+        if norm not in D_NORMS:
+            raise ValueError(f"norm must be one of {D_NORMS}, got {norm!r}")
         widths = tuple(int(w) for w in widths)
         resolution = 4 * 2 ** len(widths)
+
+        def conv(filters, name, **conv_kwargs):
+            layer = layers.Conv3D(filters, 4, dtype=dtype, name=name, **conv_kwargs)
+            return layers.SpectralNormalization(layer, dtype=dtype, name=f"sn_{name}") if norm == "spectral" else layer
+
         voxels = keras.Input((resolution,) * 3, name="voxels")
         x = layers.Reshape((resolution,) * 3 + (1,), dtype=dtype, name="add_channel")(voxels)
         for i, width in enumerate(widths):
-            x = layers.Conv3D(
-                width, 4, strides=2, padding="same", use_bias=i == 0, dtype=dtype, name=f"conv{i + 1}"
-            )(x)
-            if i > 0:
+            normalised = i > 0 and norm in ("batch", "layer")
+            x = conv(width, f"conv{i + 1}", strides=2, padding="same", use_bias=not normalised)(x)
+            if normalised and norm == "batch":
                 x = layers.BatchNormalization(momentum=bn_momentum, synchronized=True, dtype=dtype, name=f"bn{i + 1}")(x)
+            elif normalised:
+                x = layers.GroupNormalization(groups=1, dtype=dtype, name=f"ln{i + 1}")(x)
             x = layers.LeakyReLU(leaky_slope, dtype=dtype, name=f"lrelu{i + 1}")(x)
-        x = layers.Conv3D(1, 4, padding="valid", dtype=dtype, name=f"conv{len(widths) + 1}")(x)
+        x = conv(1, f"conv{len(widths) + 1}", padding="valid")(x)
         logits = layers.Reshape((), dtype="float32", name="logit")(x)
         super().__init__(inputs=voxels, outputs=logits, dtype=dtype, **kwargs)
         if dtype is not None:  # functional models drop `dtype`; keep it for get_config
@@ -54,6 +75,7 @@ class Discriminator(keras.Model):
         self.widths = widths
         self.leaky_slope = leaky_slope
         self.bn_momentum = bn_momentum
+        self.norm = norm
         self.resolution = resolution
 
     def feature_layer_names(self) -> list[str]:
@@ -69,4 +91,5 @@ class Discriminator(keras.Model):
             "widths": list(self.widths),
             "leaky_slope": self.leaky_slope,
             "bn_momentum": self.bn_momentum,
+            "norm": self.norm,
         }

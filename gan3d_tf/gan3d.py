@@ -6,6 +6,9 @@ import keras
 import tensorflow as tf
 
 from gan3d_tf.config import Z_DISTRIBUTIONS
+from gan3d_tf.losses import LOSSES, gan_losses, gradient_penalty
+
+D_PASSES = ("joint", "separate")
 
 
 def sample_z(rng: tf.random.Generator, batch_size, z_dim: int, distribution: str) -> tf.Tensor:
@@ -56,18 +59,54 @@ def apply_gradients_if(optimizer, condition, grads, variables) -> tf.Tensor:
     return tf.distribute.get_replica_context().merge_call(cross_replica, args=(condition, grads))
 
 
+def update_average_if(condition, averages, variables, decay: float) -> None:
+    """averages <- decay * averages + (1 - decay) * variables, where `condition` holds.
+
+    Like `apply_gradients_if`, the update runs in cross-replica context, so
+    that every replica's copy of each average takes its own replica's value
+    (equal after a synchronised step).
+
+    Args:
+        condition: scalar bool tensor, equal on every replica.
+        averages: the moving-average variables.
+        variables: the variables they follow, in the same order.
+        decay: weight of the old average, in [0, 1).
+    """
+
+    def lerp(average, value):
+        return average.assign(average + (1.0 - decay) * (tf.cast(value, average.dtype) - average))
+
+    def cross_replica(strategy, condition):
+        take = strategy.experimental_local_results(condition)[0]
+
+        def update():
+            for average, variable in zip(averages, variables):
+                strategy.extended.update(average.value, lerp, args=(variable.value,))
+            return tf.constant(True)
+
+        return tf.cond(take, update, lambda: tf.constant(False))
+
+    tf.distribute.get_replica_context().merge_call(cross_replica, args=(condition,))
+
+
 @keras.saving.register_keras_serializable(package="gan3d_tf")
 class GAN3D(keras.Model):
-    """3D-GAN (Wu et al. 2016) trained with `fit()`.
+    """3D-GAN (Wu et al. 2016) trained with `fit()`, with the paper's recipe or a stabilised one.
 
     Each step draws z from the generator's prior, generates a batch, scores
-    real and generated shapes with one discriminator pass, and computes both
-    losses from logits:
-    D minimises BCE(real, 1) + BCE(fake, 0); G minimises BCE(fake, 1) (the
-    non-saturating loss). G is updated every step; D only when its accuracy
-    on the batch (real and fake together, summed over replicas) is at most
-    `d_acc_threshold`, as in the paper. The losses and the accuracy come from
-    the same forward pass, before either network is updated.
+    real and generated shapes with D, and computes both losses from the
+    logits of that one forward pass (`gan3d_tf.losses`): the paper's BCE
+    (D: BCE(real, 1) + BCE(fake, 0), G: the non-saturating BCE(fake, 1)),
+    hinge, or WGAN-GP (with the per-sample gradient penalty on random
+    interpolates). D is updated when its accuracy on the batch (real logits
+    > 0, fake logits < 0, summed over replicas) is at most `d_acc_threshold`,
+    as in the paper (1: every step). G is updated on every `n_critic`-th
+    step (1: every step), from the same pass as D's update that step.
+
+    With `ema_decay` > 0 the model also keeps `ema_generator`, an
+    exponential moving average of G's weights (batch-norm statistics
+    included), updated after each G step; `sampling_generator` is the one
+    to draw samples from, to score and to export.
 
     Args:
         generator: a `Generator`.
@@ -75,32 +114,72 @@ class GAN3D(keras.Model):
         d_acc_threshold: D is updated only when its batch accuracy is <= this.
         seed: seed of the z sampler (a `tf.random.Generator`, checkpointed
             with the model, and split per replica under a strategy).
+        loss: "paper", "hinge" or "wgan-gp" (`gan3d_tf.losses.LOSSES`).
+        gp_weight: weight (lambda) of the gradient penalty; used by "wgan-gp".
+        n_critic: D steps per G step.
+        d_passes: "joint" scores concat(real, fake) in one D pass (one
+            batch-norm batch, the paper's step as implemented here);
+            "separate" scores the real and the generated batch in two passes
+            (all-real and all-fake batch-norm batches, as public ports do).
+        ema_decay: decay of the moving average of G's weights per G step
+            (0: no average).
         **kwargs: passed to `keras.Model`.
     """
 
-    def __init__(self, generator, discriminator, d_acc_threshold=0.8, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, d_acc_threshold=0.8, seed=0, loss="paper", gp_weight=10.0,
+                 n_critic=1, d_passes="joint", ema_decay=0.0, **kwargs):
         super().__init__(**kwargs)
         if generator.resolution != discriminator.resolution:
             raise ValueError(
                 f"generator makes {generator.resolution}^3 grids but the discriminator "
                 f"takes {discriminator.resolution}^3"
             )
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if d_passes not in D_PASSES:
+            raise ValueError(f"d_passes must be one of {D_PASSES}, got {d_passes!r}")
+        if int(n_critic) < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if not 0 <= float(ema_decay) < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.generator = generator
         self.discriminator = discriminator
         self.d_acc_threshold = float(d_acc_threshold)
         self.seed = int(seed)
+        self.loss = loss
+        self.gp_weight = float(gp_weight)
+        self.n_critic = int(n_critic)
+        self.d_passes = d_passes
+        self.ema_decay = float(ema_decay)
         self.z_rng = tf.random.Generator.from_seed(self.seed)
+        # steps taken (drives the critic schedule; checkpointed); replicas keep equal copies
+        self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done",
+                                      aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.ema_generator = None
+        if self.ema_decay > 0:
+            self.ema_generator = generator.__class__.from_config({**generator.get_config(), "name": "generator_ema"})
+            self.ema_generator.set_weights(generator.get_weights())
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_acc_tracker = keras.metrics.Mean(name="d_acc")
         self.d_update_tracker = keras.metrics.Mean(name="d_updated")
         self.occupancy_tracker = keras.metrics.Mean(name="fake_occupancy")
         self.diversity_tracker = keras.metrics.Mean(name="fake_diversity")
+        self.gp_tracker = keras.metrics.Mean(name="gradient_penalty")
         self.built = True  # G and D are built functional models; call() maps z to voxels
 
     @property
+    def uses_penalty(self) -> bool:
+        return self.loss == "wgan-gp" and self.gp_weight > 0
+
+    @property
+    def sampling_generator(self):
+        """The generator to draw samples from: the moving average of G when kept, else G."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    @property
     def metrics(self):
-        return [
+        trackers = [
             self.d_loss_tracker,
             self.g_loss_tracker,
             self.d_acc_tracker,
@@ -108,6 +187,7 @@ class GAN3D(keras.Model):
             self.occupancy_tracker,
             self.diversity_tracker,
         ]
+        return trackers + [self.gp_tracker] if self.uses_penalty else trackers
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         """Sets the two optimizers.
@@ -128,11 +208,15 @@ class GAN3D(keras.Model):
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def call(self, z, training=False):
-        return self.generator(z, training=training)
+        return (self.generator if training else self.sampling_generator)(z, training=training)
 
     def sample_z(self, batch_size) -> tf.Tensor:
         """Draws a latent batch from the model's own (checkpointed) sampler."""
         return sample_z(self.z_rng, batch_size, self.generator.z_dim, self.generator.z_distribution)
+
+    def g_step_now(self) -> tf.Tensor:
+        """True on the steps that update G: every `n_critic`-th, after D's n_critic - 1 steps alone."""
+        return tf.equal(self.steps_done % self.n_critic, self.n_critic - 1)
 
     def train_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # labels, if any, are not used
@@ -149,31 +233,44 @@ class GAN3D(keras.Model):
             g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)
 
         d_grads = d_tape.gradient(d_scaled, self.discriminator.trainable_variables)
-        g_grads = g_tape.gradient(g_scaled, self.generator.trainable_variables)
+        g_vars = self.generator.trainable_variables
+        if self.n_critic == 1:
+            g_grads = g_tape.gradient(g_scaled, g_vars)
+        else:  # G's backward pass only on the steps that use it
+            g_grads = tf.cond(self.g_step_now(), lambda: g_tape.gradient(g_scaled, g_vars),
+                              lambda: [tf.zeros_like(v) for v in g_vars])
 
         self.apply_gan_update(real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake)
         return {m.name: m.result() for m in self.metrics}
 
     def gan_losses(self, real, fake):
-        """One D pass over concat(real, fake): (real_logits, fake_logits, d_loss, g_loss), all from logits.
+        """D's scores and both losses: (real_logits, fake_logits, d_loss, g_loss), all from logits.
 
-        D minimises BCE(real, 1) + BCE(fake, 0); G the non-saturating BCE(fake, 1).
+        One D pass over concat(real, fake) (`d_passes="joint"`) or one per
+        batch ("separate"); the loss is `self.loss`, and D's includes
+        gp_weight times the gradient penalty for "wgan-gp".
         """
-        bce = tf.nn.sigmoid_cross_entropy_with_logits
         batch = tf.shape(real)[0]
-        logits = tf.cast(self.discriminator(tf.concat([real, fake], 0), training=True), tf.float32)
-        real_logits, fake_logits = logits[:batch], logits[batch:]
-        d_loss = tf.reduce_mean(bce(tf.ones_like(real_logits), real_logits)) + tf.reduce_mean(
-            bce(tf.zeros_like(fake_logits), fake_logits)
-        )
-        g_loss = tf.reduce_mean(bce(tf.ones_like(fake_logits), fake_logits))
+        if self.d_passes == "joint":
+            logits = tf.cast(self.discriminator(tf.concat([real, fake], 0), training=True), tf.float32)
+            real_logits, fake_logits = logits[:batch], logits[batch:]
+        else:
+            real_logits = tf.cast(self.discriminator(real, training=True), tf.float32)
+            fake_logits = tf.cast(self.discriminator(fake, training=True), tf.float32)
+        d_loss, g_loss = gan_losses(self.loss, real_logits, fake_logits)
+        if self.uses_penalty:
+            alpha = self.z_rng.uniform((batch,), 0.0, 1.0, dtype=tf.float32)
+            penalty = gradient_penalty(self.discriminator, real, fake, alpha)
+            self.gp_tracker.update_state(penalty)
+            d_loss = d_loss + self.gp_weight * penalty
         return real_logits, fake_logits, d_loss, g_loss
 
     def apply_gan_update(self, real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake) -> None:
-        """Updates G always and D only when its batch accuracy is <= d_acc_threshold; updates the GAN metrics.
+        """Updates D when its batch accuracy is <= d_acc_threshold and G on G steps; updates the GAN metrics.
 
         D's accuracy (real logits > 0, fake logits < 0) is summed over
-        replicas so that every replica takes the same decision.
+        replicas so that every replica takes the same decision; the critic
+        schedule reads the step counter, equal on every replica.
         """
         correct = tf.reduce_sum(tf.cast(real_logits > 0, tf.float32)) + tf.reduce_sum(
             tf.cast(fake_logits < 0, tf.float32)
@@ -182,10 +279,18 @@ class GAN3D(keras.Model):
         counts = tf.distribute.get_replica_context().all_reduce("sum", tf.stack([correct, total]))
         d_acc = counts[0] / counts[1]
 
-        self.g_optimizer.apply(g_grads, self.generator.trainable_variables)
+        g_vars = self.generator.trainable_variables
+        if self.n_critic == 1:
+            self.g_optimizer.apply(g_grads, g_vars)
+            g_updated = tf.constant(True)
+        else:
+            g_updated = apply_gradients_if(self.g_optimizer, self.g_step_now(), g_grads, g_vars)
+        if self.ema_generator is not None:
+            update_average_if(g_updated, self.ema_generator.weights, self.generator.weights, self.ema_decay)
         updated = apply_gradients_if(
             self.d_optimizer, d_acc <= self.d_acc_threshold, d_grads, self.discriminator.trainable_variables
         )
+        self.steps_done.assign_add(1)
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -203,6 +308,11 @@ class GAN3D(keras.Model):
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "d_acc_threshold": self.d_acc_threshold,
                 "seed": self.seed,
+                "loss": self.loss,
+                "gp_weight": self.gp_weight,
+                "n_critic": self.n_critic,
+                "d_passes": self.d_passes,
+                "ema_decay": self.ema_decay,
             }
         )
         return config

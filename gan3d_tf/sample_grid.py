@@ -33,7 +33,7 @@ class SampleGrid(keras.callbacks.Callback):
         self._last_epoch = None
 
     def render(self, epoch: int) -> np.ndarray:
-        voxels = np.asarray(self.model.generator(self.z, training=False))
+        voxels = np.asarray(self.model.sampling_generator(self.z, training=False))  # the moving average of G when kept
         image = render_grid(voxels, size=self.size)
         save_png(image, self.out_dir / f"epoch_{epoch + 1:04d}.png")
         with self.writer.as_default():

@@ -44,8 +44,10 @@ def load_network(path, part: str = "generator", checkpoint: str | None = None):
     if latest is None or not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: neither a .keras file nor a run directory with {part}.keras "
                                 f"or config.json + checkpoints/")
-    m = Config.from_json(path / "config.json").model
-    net = build_generator(m) if part == "generator" else build_discriminator(m)
+    config = Config.from_json(path / "config.json")
+    net = build_generator(config.model) if part == "generator" else build_discriminator(config.model)
+    if part == "generator" and config.train.ema_decay > 0:
+        part = "ema_generator"  # the moving average of G, as in the run's generator.keras
     tf.train.Checkpoint(**{part: net}).restore(latest).expect_partial().assert_existing_objects_matched()
     return net
 

@@ -31,6 +31,7 @@ from gan3d_tf.discriminator import Discriminator
 from gan3d_tf.encoder import Encoder
 from gan3d_tf.epoch_checkpoint import EpochCheckpoint
 from gan3d_tf.gan3d import GAN3D, sample_z
+from gan3d_tf.generation_monitor import GenerationMonitor
 from gan3d_tf.generator import Generator
 from gan3d_tf.metrics import mean_pairwise_iou
 from gan3d_tf.sample_grid import SampleGrid
@@ -84,6 +85,27 @@ def load_training_data(config: Config) -> VoxelSet:
     return VoxelSet(np.concatenate(per_class), labels, tuple(categories), 0, "builtin-procedural")
 
 
+def split_validation(data: VoxelSet, fraction: float, seed: int) -> tuple[VoxelSet, VoxelSet | None]:
+    """(train, held out): a seeded random `fraction` of `data`'s shapes held out, or (data, None) for 0.
+
+    The held-out shapes are never trained on; the generation monitor scores
+    samples against them (tune on these, never on a test split).
+    """
+    if not fraction:
+        return data, None
+    order = np.random.default_rng(seed + 7919).permutation(len(data.voxels))
+    n_val = max(2, int(round(fraction * len(order))))
+    if n_val >= len(order):
+        raise ValueError(f"val_fraction {fraction} leaves no training shapes out of {len(order)}")
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+
+    def part(idx, tag):
+        return VoxelSet(data.voxels[idx], data.labels[idx], data.classes, data.n_empty_skipped if tag == "train" else 0,
+                        f"{data.source} ({tag} part, seed {seed})")
+
+    return part(train, "train"), part(val, "held-out")
+
+
 def build_generator(m: ModelConfig, dtype=None) -> Generator:
     """The generator described by a `ModelConfig`."""
     return Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=dtype, name="generator")
@@ -91,7 +113,7 @@ def build_generator(m: ModelConfig, dtype=None) -> Generator:
 
 def build_discriminator(m: ModelConfig, dtype=None) -> Discriminator:
     """The discriminator described by a `ModelConfig`."""
-    return Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, dtype=dtype, name="discriminator")
+    return Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, m.d_norm, dtype=dtype, name="discriminator")
 
 
 def build_encoder(config: Config, dtype=None) -> Encoder:
@@ -130,8 +152,8 @@ def build_gan(config: Config) -> GAN3D:
     m, t = config.model, config.train
     policy = dtype_policy(t.mixed_precision)
     generator, discriminator = build_generator(m, policy), build_discriminator(m, policy)
-    optimizers = {"g_optimizer": keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1),
-                  "d_optimizer": keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1)}
+    optimizers = {"g_optimizer": keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
+                  "d_optimizer": keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)}
     if config.algorithm == "vaegan":
         v = config.vaegan
         if v.recipe == "separate" and not t.init_from:  # with init_from, open_run copies G and D from that run
@@ -139,9 +161,10 @@ def build_gan(config: Config) -> GAN3D:
         gan = VAEGAN3D(build_encoder(config, policy), generator, discriminator, kl_weight=v.kl_weight,
                        recon_weight=v.recon_weight, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,
                        seed=config.seed)
-        optimizers["e_optimizer"] = keras.optimizers.Adam(v.e_learning_rate, beta_1=t.beta_1)
+        optimizers["e_optimizer"] = keras.optimizers.Adam(v.e_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
     else:
-        gan = GAN3D(generator, discriminator, d_acc_threshold=t.d_acc_threshold, seed=config.seed)
+        gan = GAN3D(generator, discriminator, d_acc_threshold=t.d_acc_threshold, seed=config.seed, loss=t.loss,
+                    gp_weight=t.gp_weight, n_critic=t.n_critic, d_passes=t.d_passes, ema_decay=t.ema_decay)
     if policy == "mixed_float16":
         optimizers = {k: keras.optimizers.LossScaleOptimizer(o) for k, o in optimizers.items()}
     gan.compile(**optimizers)
@@ -179,8 +202,11 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
             g_optimizer=gan.g_optimizer,
             d_optimizer=gan.d_optimizer,
             z_rng=gan.z_rng,
+            steps_done=gan.steps_done,
             epoch=epoch,
         )
+        if gan.ema_generator is not None:
+            parts["ema_generator"] = gan.ema_generator
         if isinstance(gan, VAEGAN3D):
             parts.update(encoder=gan.encoder, e_optimizer=gan.e_optimizer,
                          sampler_state=gan.sampler.seed_generator.state)
@@ -233,6 +259,7 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
     check_run_dir(run_dir, resume)
     config.validate()
     data = data if data is not None else load_training_data(config)
+    data, held_out = split_validation(data, config.data.val_fraction, config.seed)
     t = config.train
     steps = steps_per_epoch(len(data.voxels), t.batch_size)
     if steps == 0:
@@ -245,6 +272,7 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         "classes": list(data.classes),
         "category": config.data.category,
         "n_train": int(len(data.voxels)),
+        "n_held_out": int(len(held_out.voxels)) if held_out is not None else 0,
         "n_empty_skipped": data.n_empty_skipped,
         "resolution": int(data.voxels.shape[1]),
         "mean_occupancy": float(data.voxels.mean()),
@@ -265,10 +293,15 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
         SampleGrid(fixed_z(config), run_dir / "samples", run_dir / "logs" / "samples", every=t.sample_every_epochs),
     ]
+    if t.monitor_every_epochs and held_out is not None:
+        z = sample_z(tf.random.Generator.from_seed(config.seed + 2), t.monitor_samples, config.model.z_dim,
+                     config.model.z_distribution).numpy()
+        callbacks.append(GenerationMonitor(held_out.voxels, z, run_dir / "logs" / "generation",
+                                           every=t.monitor_every_epochs))
     if initial_epoch < t.epochs:
         run.gan.fit(dataset, epochs=t.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                     callbacks=callbacks, verbose=verbose, shuffle=False)
-    run.gan.generator.save(run_dir / "generator.keras")
+    run.gan.sampling_generator.save(run_dir / "generator.keras")  # the moving average of G when kept
     run.gan.discriminator.save(run_dir / "discriminator.keras")
     if isinstance(run.gan, VAEGAN3D):
         run.gan.encoder.save(run_dir / "encoder.keras")
