@@ -10,10 +10,11 @@ Presets:
     smoke:      a narrow 32^3 model that trains in minutes on 2 CPU cores;
                 used by the tests and for quick checks (VAE-GAN: 64^2 images).
     chair32:    a stabilised recipe beside the paper's (not the paper's):
-                hinge loss, spectral-normalised D scoring all-real and
-                all-fake batches, a moving average of G; the default on a
-                machine without a GPU. Held-out shapes are scored while it
-                trains (10 % of the training shapes).
+                WGAN-GP with 3D-IWGAN's settings (Smith & Meger 2017: layer
+                norm in D, 5 critic steps, Adam 1e-4, betas (0.5, 0.9),
+                lambda 10) at the smoke widths, a moving average of G; the
+                default on a machine without a GPU. Held-out shapes (10 % of
+                the training shapes) are scored every 5 epochs.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class ModelConfig:
     d_widths: tuple[int, ...] = (64, 128, 256, 512)  # D channels at R/2^3, ... 4^3 (then one logit)
     leaky_slope: float = 0.2  # negative slope of D's LeakyReLU
     bn_momentum: float = 0.9  # batch-norm moving-average momentum (Torch's 0.1 in Keras terms)
+    g_output_bias: float | None = None  # None: no bias in G (paper); else the initial bias of G's last layer, a logit
+    # (-3.4: G starts near 3.3 % occupancy, ModelNet10 chairs, instead of 0.5 everywhere)
     d_norm: str = "batch"  # D's normalisation after hidden convs 2..n: "batch" (paper), "layer", "none", "spectral"
 
     def __post_init__(self):
@@ -295,10 +298,10 @@ PRESETS: dict[str, Config] = {
     "chair32": Config(
         preset="chair32",
         model=ModelConfig(resolution=32, z_dim=128, z_distribution="normal", g_widths=(128, 64, 32),
-                          d_widths=(32, 64, 128), d_norm="spectral"),
-        train=TrainConfig(loss="hinge", g_learning_rate=1e-4, d_learning_rate=4e-4, beta_1=0.5, beta_2=0.999,
-                          batch_size=32, epochs=300, d_acc_threshold=1.0, d_passes="separate", ema_decay=0.999,
-                          sample_every_epochs=5, monitor_every_epochs=5),
+                          d_widths=(32, 64, 128), d_norm="layer"),
+        train=TrainConfig(loss="wgan-gp", gp_weight=10.0, n_critic=5, g_learning_rate=1e-4, d_learning_rate=1e-4,
+                          beta_1=0.5, beta_2=0.9, batch_size=32, epochs=300, d_acc_threshold=1.0, d_passes="joint",
+                          ema_decay=0.999, sample_every_epochs=5, monitor_every_epochs=5),
         data=DataConfig(val_fraction=0.1),
     ),
 }

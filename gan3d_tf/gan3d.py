@@ -59,7 +59,7 @@ def apply_gradients_if(optimizer, condition, grads, variables) -> tf.Tensor:
     return tf.distribute.get_replica_context().merge_call(cross_replica, args=(condition, grads))
 
 
-def update_average_if(condition, averages, variables, decay: float) -> None:
+def update_average_if(condition, averages, variables, decay) -> None:
     """averages <- decay * averages + (1 - decay) * variables, where `condition` holds.
 
     Like `apply_gradients_if`, the update runs in cross-replica context, so
@@ -70,7 +70,7 @@ def update_average_if(condition, averages, variables, decay: float) -> None:
         condition: scalar bool tensor, equal on every replica.
         averages: the moving-average variables.
         variables: the variables they follow, in the same order.
-        decay: weight of the old average, in [0, 1).
+        decay: weight of the old average, in [0, 1) (a float or scalar tensor).
     """
 
     def lerp(average, value):
@@ -105,7 +105,8 @@ class GAN3D(keras.Model):
 
     With `ema_decay` > 0 the model also keeps `ema_generator`, an
     exponential moving average of G's weights (batch-norm statistics
-    included), updated after each G step; `sampling_generator` is the one
+    included), updated after each G step with decay min(ema_decay,
+    (1 + n) / (10 + n)) after n G steps; `sampling_generator` is the one
     to draw samples from, to score and to export.
 
     Args:
@@ -286,7 +287,11 @@ class GAN3D(keras.Model):
         else:
             g_updated = apply_gradients_if(self.g_optimizer, self.g_step_now(), g_grads, g_vars)
         if self.ema_generator is not None:
-            update_average_if(g_updated, self.ema_generator.weights, self.generator.weights, self.ema_decay)
+            # decay ramped up as in tf.train.ExponentialMovingAverage(num_updates=G steps taken): early on the
+            # average follows G instead of keeping its random start for ~1 / (1 - decay) steps
+            n = tf.cast(self.g_optimizer.iterations, tf.float32)
+            decay = tf.minimum(self.ema_decay, (1.0 + n) / (10.0 + n))
+            update_average_if(g_updated, self.ema_generator.weights, self.generator.weights, decay)
         updated = apply_gradients_if(
             self.d_optimizer, d_acc <= self.d_acc_threshold, d_grads, self.discriminator.trainable_variables
         )

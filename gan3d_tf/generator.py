@@ -28,6 +28,10 @@ class Generator(keras.Model):
             with the model so that samplers draw z the way training did.
         dtype: Keras dtype policy (e.g. "mixed_bfloat16"); the output is
             always float32.
+        output_bias: None (the paper: no bias anywhere), or the initial
+            value of a bias on the last layer; logit(p) starts G near
+            occupancy p instead of 0.5 (the prior initialisation of Lin et al.
+            2017 for sparse targets).
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Call:
@@ -36,7 +40,7 @@ class Generator(keras.Model):
     """
 
     def __init__(self, z_dim=200, widths=(512, 256, 128, 64), bn_momentum=0.9, z_distribution="uniform", dtype=None,
-                 **kwargs):
+                 output_bias=None, **kwargs):
         if z_distribution not in Z_DISTRIBUTIONS:
             raise ValueError(f"z_distribution must be one of {Z_DISTRIBUTIONS}, got {z_distribution!r}")
         widths = tuple(int(w) for w in widths)
@@ -56,7 +60,9 @@ class Generator(keras.Model):
             x = layers.BatchNormalization(momentum=bn_momentum, synchronized=True, dtype=dtype, name=f"bn{i + 1}")(x)
             x = layers.ReLU(dtype=dtype, name=f"relu{i + 1}")(x)
         x = layers.Conv3DTranspose(
-            1, 4, strides=2, padding="same", use_bias=False, dtype=dtype, name=f"deconv{len(widths) + 1}"
+            1, 4, strides=2, padding="same", use_bias=output_bias is not None, dtype=dtype,
+            bias_initializer=keras.initializers.Constant(0.0 if output_bias is None else float(output_bias)),
+            name=f"deconv{len(widths) + 1}",
         )(x)
         x = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(x)
         voxels = layers.Reshape((resolution,) * 3, dtype="float32", name="voxels")(x)
@@ -67,6 +73,7 @@ class Generator(keras.Model):
         self.widths = widths
         self.bn_momentum = bn_momentum
         self.z_distribution = z_distribution
+        self.output_bias = None if output_bias is None else float(output_bias)
         self.resolution = resolution
 
     def get_config(self):
@@ -78,4 +85,5 @@ class Generator(keras.Model):
             "widths": list(self.widths),
             "bn_momentum": self.bn_momentum,
             "z_distribution": self.z_distribution,
+            "output_bias": self.output_bias,
         }

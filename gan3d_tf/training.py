@@ -108,7 +108,8 @@ def split_validation(data: VoxelSet, fraction: float, seed: int) -> tuple[VoxelS
 
 def build_generator(m: ModelConfig, dtype=None) -> Generator:
     """The generator described by a `ModelConfig`."""
-    return Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=dtype, name="generator")
+    return Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=dtype, output_bias=m.g_output_bias,
+                     name="generator")
 
 
 def build_discriminator(m: ModelConfig, dtype=None) -> Discriminator:
