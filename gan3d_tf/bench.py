@@ -3,6 +3,7 @@
     python -m gan3d_tf.bench                     # 32^3 and 64^3, fp32 and mixed precision
     python -m gan3d_tf.bench --presets smoke --steps 3
     python -m gan3d_tf.bench --vs-torch          # fp32, smoke/modelnet32/paper64, against a same-work PyTorch step
+    python -m gan3d_tf.bench --profile smoke     # where the time of one train step goes
     python -m gan3d_tf.bench --views             # 3D-VAE-GAN training views rendered per second
     python -m gan3d_tf.bench --svm RUN_DIR FILE.npz  # linear-SVM solvers on a trained D's features
     python -m gan3d_tf.bench --builtin           # built-in shapes generated and sample grids drawn per second
@@ -302,6 +303,62 @@ def measure(preset: str, mixed: bool, batch_size: int, steps: int) -> dict:
     }
 
 
+def profile(preset: str, batch_size: int, steps: int) -> dict:
+    """Where one train step's time goes: its parts timed alone, median of `steps` after two warm-ups.
+
+    Parts, each a traced `tf.function` on a fixed batch (no input pipeline):
+    G's forward pass; D's forward pass over 2 x batch; the forward pass with
+    both losses; forward and both backward passes (no optimizer); the whole
+    `train_step` (with Adam and the metrics) called directly; and the same
+    step through `fit` on a repeated tf.data batch (Keras' loop, callbacks,
+    the input pipeline). Also the float32 matmul peak of the same process.
+
+    Args:
+        preset: preset name (D updated every step).
+        batch_size: real shapes per step.
+        steps: timed calls per part.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from gan3d_tf.training import build_gan
+
+    peak = matmul_peak_gflops()
+    config = bench_config(preset, False, batch_size)
+    gan = build_gan(config)
+    r = config.model.resolution
+    real = tf.constant((np.random.default_rng(0).random((batch_size, r, r, r)) < 0.1).astype(np.float32))
+    z = gan.sample_z(batch_size)
+    g_vars, d_vars = gan.generator.trainable_variables, gan.discriminator.trainable_variables
+
+    def forward_backward():
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            _, _, d_loss, g_loss = gan.gan_losses(real, gan.generator(z, training=True))
+        return d_tape.gradient(d_loss, d_vars), g_tape.gradient(g_loss, g_vars)
+
+    parts = {
+        "g_forward": tf.function(lambda: gan.generator(z, training=True)),
+        "d_forward_2b": tf.function(lambda: gan.discriminator(tf.concat([real, real], 0), training=True)),
+        "forward_and_losses": tf.function(lambda: gan.gan_losses(real, gan.generator(z, training=True))),
+        "forward_backward": tf.function(forward_backward),
+        "train_step_direct": tf.function(lambda: gan.train_step(real)),
+    }
+    timings = {}
+    for name, fn in parts.items():
+        timings[name] = median_seconds(lambda: tf.nest.map_structure(lambda t: t.numpy(), fn()), steps, warmup=2)
+    timer = StepTimer()
+    data = tf.data.Dataset.from_tensors(real).repeat()
+    gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0)
+    gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
+    timings["fit_step"] = statistics.median(timer.seconds)
+    flops = train_step_flops(config.model, batch_size)
+    return {"preset": preset, "batch_size": batch_size, "steps": steps, "matmul_peak_gflops": round(peak, 1),
+            "train_step_gflop": round(flops / 1e9, 3),
+            "fit_step_fraction_of_peak": round(flops / timings["fit_step"] / 1e9 / peak, 3),
+            "ms": {k: round(1000 * v, 1) for k, v in timings.items()},
+            "fraction_of_fit_step": {k: round(v / timings["fit_step"], 3) for k, v in timings.items()}}
+
+
 def measure_views(resolution: int, image_size: int = 256, n: int = 20) -> dict:
     """Median time of one random training view (`gan3d_tf.data.views.make_pair`) of a procedural chair."""
     import tensorflow as tf
@@ -507,8 +564,15 @@ def main(argv=None, run=run_json, torch_present=torch_importable) -> int:
     p.add_argument("--svm-alpha", type=float, default=1e-4, help="--svm: L2 penalty of every solver")
     p.add_argument("--svm-solvers", nargs="+", choices=SVM_SOLVERS, default=["asgd", "sgd"],
                    help="--svm: solvers (liblinear, opt-in, can take many minutes per fit)")
+    p.add_argument("--profile", metavar="PRESET",
+                   help="time the parts of PRESET's float32 train step (G, D, losses, backward, Adam, fit) instead")
     p.add_argument("--one", nargs=2, metavar=("PRESET", "PRECISION"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.profile:
+        batch = args.batch_size or DEFAULT_BATCH.get(args.profile, 16)
+        print(json.dumps({"system": system_info(), "tensorflow": tensorflow_info(),
+                          "profile": profile(args.profile, batch, args.steps)}, indent=2))
+        return 0
     if args.one:
         preset, precision = args.one
         batch = args.batch_size or DEFAULT_BATCH.get(preset, 16)
