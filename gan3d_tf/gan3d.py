@@ -235,7 +235,9 @@ class GAN3D(keras.Model):
 
         d_grads = d_tape.gradient(d_scaled, self.discriminator.trainable_variables)
         g_vars = self.generator.trainable_variables
-        if self.n_critic == 1:
+        if self.n_critic == 1 or replicas > 1:
+            # (several replicas: G's synchronised batch norm all-reduces in its backward pass, which cannot
+            # sit inside a tf.cond, so G's gradients are computed every step and applied on G steps only)
             g_grads = g_tape.gradient(g_scaled, g_vars)
         else:  # G's backward pass only on the steps that use it
             g_grads = tf.cond(self.g_step_now(), lambda: g_tape.gradient(g_scaled, g_vars),
