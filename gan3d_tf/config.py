@@ -27,9 +27,9 @@ from pathlib import Path
 
 Z_DISTRIBUTIONS = ("uniform", "normal")
 PRECISIONS = ("float32", "mixed")
-LOSSES = ("paper", "hinge", "wgan-gp")  # gan3d_tf.losses.LOSSES
-D_NORMS = ("batch", "layer", "none", "spectral")  # gan3d_tf.discriminator.D_NORMS
-D_PASSES = ("joint", "separate")  # gan3d_tf.gan3d.D_PASSES
+LOSSES = ("paper", "hinge", "wgan-gp")  # GAN losses (gan3d_tf.losses)
+D_NORMS = ("batch", "layer", "none", "spectral")  # normalisations of D's hidden convs (gan3d_tf.discriminator)
+D_PASSES = ("joint", "separate")  # D passes of a train step (gan3d_tf.gan3d)
 
 
 def _tuple_fields(config, names) -> None:

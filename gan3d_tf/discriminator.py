@@ -5,12 +5,12 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from gan3d_tf.config import D_NORMS
+
 #: Number of last hidden layers whose activations form the classification features.
 N_FEATURE_LAYERS = 3
 #: Side of the max-pooled grid each feature layer is reduced to.
 FEATURE_POOL = 2
-#: Normalisations of D's hidden convs 2..n (`norm` argument).
-D_NORMS = ("batch", "layer", "none", "spectral")
 
 
 @keras.saving.register_keras_serializable(package="gan3d_tf")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from gan3d_tf.config import Z_DISTRIBUTIONS
-from gan3d_tf.losses import LOSSES, gan_losses, gradient_penalty
-
-D_PASSES = ("joint", "separate")
+from gan3d_tf.config import D_PASSES, LOSSES, Z_DISTRIBUTIONS
+from gan3d_tf.losses import gan_losses, gradient_penalty
 
 
 def sample_z(rng: tf.random.Generator, batch_size, z_dim: int, distribution: str) -> tf.Tensor:

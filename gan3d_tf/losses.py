@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-LOSSES = ("paper", "hinge", "wgan-gp")
+from gan3d_tf.config import LOSSES
 
 
 def gan_losses(loss: str, real_logits, fake_logits) -> tuple[tf.Tensor, tf.Tensor]:
