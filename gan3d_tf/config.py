@@ -52,6 +52,7 @@ class ModelConfig:
     g_output_bias: float | None = None  # None: no bias in G (paper); else the initial bias of G's last layer, a logit
     # (-3.4: G starts near 3.3 % occupancy, ModelNet10 chairs, instead of 0.5 everywhere)
     d_norm: str = "batch"  # D's normalisation after hidden convs 2..n: "batch" (paper), "layer", "none", "spectral"
+    d_minibatch_std: int = 0  # 0: off (paper); else group size of D's minibatch-stddev channel (anti-collapse, ProGAN)
 
     def __post_init__(self):
         _tuple_fields(self, ("g_widths", "d_widths"))
@@ -73,6 +74,8 @@ class ModelConfig:
             raise ValueError(f"z_dim must be positive, got {self.z_dim}")
         if self.z_distribution not in Z_DISTRIBUTIONS:
             raise ValueError(f"z_distribution must be one of {Z_DISTRIBUTIONS}, got {self.z_distribution!r}")
+        if self.d_minibatch_std < 0:
+            raise ValueError(f"d_minibatch_std must be >= 0 (0: off), got {self.d_minibatch_std}")
         if self.d_norm not in D_NORMS:
             raise ValueError(f"d_norm must be one of {D_NORMS}, got {self.d_norm!r}")
 

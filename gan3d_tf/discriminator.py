@@ -6,6 +6,7 @@ import keras
 from keras import layers
 
 from gan3d_tf.config import D_NORMS
+from gan3d_tf.minibatch_stddev import MinibatchStddev
 
 #: Number of last hidden layers whose activations form the classification features.
 N_FEATURE_LAYERS = 3
@@ -32,12 +33,18 @@ class Discriminator(keras.Model):
     conv too, in Keras' `SpectralNormalization` (one power iteration a
     training call).
 
+    With `minibatch_std` > 0, a `MinibatchStddev` layer (groups of that many
+    samples) adds one channel before the logit conv, so that D can see a
+    batch without variety (mode collapse).
+
     Args:
         widths: channels of the hidden volumes from (R/2)^3 down to 4^3; the
             input resolution is 4 * 2**len(widths).
         leaky_slope: negative slope of the LeakyReLUs.
         bn_momentum: batch-norm moving-average momentum.
         norm: "batch", "layer", "none" or "spectral" (see above).
+        minibatch_std: group size of the minibatch standard-deviation channel
+            before the logit conv (0: none, as in the paper).
         dtype: Keras dtype policy; the logit is always float32.
         **kwargs: passed to `keras.Model`.
 
@@ -46,10 +53,12 @@ class Discriminator(keras.Model):
         Returns float32 logits [batch] (> 0 means "real").
     """
 
-    def __init__(self, widths=(64, 128, 256, 512), leaky_slope=0.2, bn_momentum=0.9, norm="batch", dtype=None,
-                 **kwargs):
+    def __init__(self, widths=(64, 128, 256, 512), leaky_slope=0.2, bn_momentum=0.9, norm="batch", minibatch_std=0,
+                 dtype=None, **kwargs):
         if norm not in D_NORMS:
             raise ValueError(f"norm must be one of {D_NORMS}, got {norm!r}")
+        if int(minibatch_std) < 0:
+            raise ValueError(f"minibatch_std must be >= 0 (0: off), got {minibatch_std}")
         widths = tuple(int(w) for w in widths)
         resolution = 4 * 2 ** len(widths)
 
@@ -67,6 +76,8 @@ class Discriminator(keras.Model):
             elif normalised:
                 x = layers.GroupNormalization(groups=1, dtype=dtype, name=f"ln{i + 1}")(x)
             x = layers.LeakyReLU(leaky_slope, dtype=dtype, name=f"lrelu{i + 1}")(x)
+        if int(minibatch_std) > 0:
+            x = MinibatchStddev(int(minibatch_std), dtype=dtype, name="minibatch_std")(x)
         x = conv(1, f"conv{len(widths) + 1}", padding="valid")(x)
         logits = layers.Reshape((), dtype="float32", name="logit")(x)
         super().__init__(inputs=voxels, outputs=logits, dtype=dtype, **kwargs)
@@ -76,6 +87,7 @@ class Discriminator(keras.Model):
         self.leaky_slope = leaky_slope
         self.bn_momentum = bn_momentum
         self.norm = norm
+        self.minibatch_std = int(minibatch_std)
         self.resolution = resolution
 
     def feature_layer_names(self) -> list[str]:
@@ -92,4 +104,5 @@ class Discriminator(keras.Model):
             "leaky_slope": self.leaky_slope,
             "bn_momentum": self.bn_momentum,
             "norm": self.norm,
+            "minibatch_std": self.minibatch_std,
         }

@@ -114,7 +114,8 @@ def build_generator(m: ModelConfig, dtype=None) -> Generator:
 
 def build_discriminator(m: ModelConfig, dtype=None) -> Discriminator:
     """The discriminator described by a `ModelConfig`."""
-    return Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, m.d_norm, dtype=dtype, name="discriminator")
+    return Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, m.d_norm, m.d_minibatch_std, dtype=dtype,
+                         name="discriminator")
 
 
 def build_encoder(config: Config, dtype=None) -> Encoder:

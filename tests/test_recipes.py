@@ -198,3 +198,38 @@ def test_recipes_under_two_replica_mirrored_strategy():
     script = MIRRORED_RECIPES.format(root=str(ROOT), tests=str(ROOT / "tests"))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
     assert out.returncode == 0 and "MIRRORED_RECIPES_OK" in out.stdout, out.stderr[-4000:]
+
+
+def test_minibatch_stddev_channel_by_hand_and_groups_never_mix_halves():
+    from gan3d_tf.minibatch_stddev import MinibatchStddev
+
+    layer = MinibatchStddev(2)
+    # two groups of two samples, 1 x 1 x 1 x 2 features each
+    x = np.array([[0.0, 0.0], [2.0, 4.0], [1.0, 1.0], [1.0, 1.0]], np.float32).reshape(4, 1, 1, 1, 2)
+    out = layer(x).numpy()
+    assert out.shape == (4, 1, 1, 1, 3)
+    np.testing.assert_allclose(out[..., :2], x)  # the features pass through
+    # group 1: per-feature population std over the 2 samples = (1, 2), mean 1.5; group 2: identical samples, 0
+    np.testing.assert_allclose(out[:, 0, 0, 0, 2], [1.5, 1.5, 0.0, 0.0], atol=1e-3)
+    # a batch not divisible by the group size uses the largest divisor (3 -> groups of 1: no spread)
+    np.testing.assert_allclose(MinibatchStddev(2)(x[:3]).numpy()[..., 2].ravel(), 0.0, atol=1e-3)
+    with pytest.raises(ValueError, match="group_size must be >= 1"):
+        MinibatchStddev(0)
+
+
+def test_discriminator_with_minibatch_stddev_sees_a_collapsed_batch_and_serializes(tmp_path):
+    keras.utils.set_random_seed(0)
+    d = Discriminator((8, 16), norm="layer", minibatch_std=4)
+    assert "minibatch_std" in [layer.name for layer in d.layers]
+    varied = tf.random.uniform((4, 16, 16, 16), seed=5)
+    collapsed = tf.repeat(varied[:1], 4, axis=0)
+    # the same first shape scores differently in a varied and in a collapsed batch (a plain D cannot tell)
+    assert abs(float(d(varied)[0]) - float(d(collapsed)[0])) > 1e-4
+    plain = Discriminator((8, 16), norm="layer")
+    np.testing.assert_allclose(plain(varied)[0], plain(collapsed)[0], rtol=1e-5, atol=1e-6)
+    d.save(tmp_path / "d.keras")
+    loaded = keras.saving.load_model(tmp_path / "d.keras")
+    assert loaded.minibatch_std == 4
+    np.testing.assert_allclose(loaded(varied), d(varied), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="minibatch_std must be >= 0"):
+        Discriminator((8, 16), minibatch_std=-1)
