@@ -122,11 +122,18 @@ class GAN3D(keras.Model):
             (all-real and all-fake batch-norm batches, as public ports do).
         ema_decay: decay of the moving average of G's weights per G step
             (0: no average).
+        instance_noise: std of the Gaussian noise added to every voxel of
+            the real and the generated shapes D scores (Sonderby et al. 2017;
+            Arjovsky & Bottou 2017): binary real grids and soft generated ones
+            then overlap, so D cannot win on "every voxel is exactly 0 or 1"
+            alone. 0: off (the paper).
+        instance_noise_steps: steps over which that std falls linearly to 0
+            (0: constant).
         **kwargs: passed to `keras.Model`.
     """
 
     def __init__(self, generator, discriminator, d_acc_threshold=0.8, seed=0, loss="paper", gp_weight=10.0,
-                 n_critic=1, d_passes="joint", ema_decay=0.0, **kwargs):
+                 n_critic=1, d_passes="joint", ema_decay=0.0, instance_noise=0.0, instance_noise_steps=0, **kwargs):
         super().__init__(**kwargs)
         if generator.resolution != discriminator.resolution:
             raise ValueError(
@@ -139,6 +146,9 @@ class GAN3D(keras.Model):
             raise ValueError(f"d_passes must be one of {D_PASSES}, got {d_passes!r}")
         if int(n_critic) < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if float(instance_noise) < 0 or int(instance_noise_steps) < 0:
+            raise ValueError(f"instance_noise and instance_noise_steps must be >= 0, got {instance_noise} and "
+                             f"{instance_noise_steps}")
         if not 0 <= float(ema_decay) < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.generator = generator
@@ -150,6 +160,8 @@ class GAN3D(keras.Model):
         self.n_critic = int(n_critic)
         self.d_passes = d_passes
         self.ema_decay = float(ema_decay)
+        self.instance_noise = float(instance_noise)
+        self.instance_noise_steps = int(instance_noise_steps)
         self.z_rng = tf.random.Generator.from_seed(self.seed)
         # steps taken (drives the critic schedule; checkpointed); replicas keep equal copies
         self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done",
@@ -252,6 +264,10 @@ class GAN3D(keras.Model):
         gp_weight times the gradient penalty for "wgan-gp".
         """
         batch = tf.shape(real)[0]
+        if self.instance_noise > 0:
+            std = self.instance_noise_std()
+            real = real + std * self.z_rng.normal(tf.shape(real), dtype=tf.float32)
+            fake = fake + std * self.z_rng.normal(tf.shape(fake), dtype=fake.dtype)
         if self.d_passes == "joint":
             logits = tf.cast(self.discriminator(tf.concat([real, fake], 0), training=True), tf.float32)
             real_logits, fake_logits = logits[:batch], logits[batch:]
@@ -265,6 +281,13 @@ class GAN3D(keras.Model):
             self.gp_tracker.update_state(penalty)
             d_loss = d_loss + self.gp_weight * penalty
         return real_logits, fake_logits, d_loss, g_loss
+
+    def instance_noise_std(self) -> tf.Tensor:
+        """This step's instance-noise std: `instance_noise`, falling linearly to 0 over `instance_noise_steps`."""
+        if self.instance_noise_steps == 0:
+            return tf.constant(self.instance_noise, tf.float32)
+        left = 1.0 - tf.cast(self.steps_done, tf.float32) / float(self.instance_noise_steps)
+        return self.instance_noise * tf.maximum(left, 0.0)
 
     def apply_gan_update(self, real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake) -> None:
         """Updates D when its batch accuracy is <= d_acc_threshold and G on G steps; updates the GAN metrics.
@@ -318,6 +341,8 @@ class GAN3D(keras.Model):
                 "n_critic": self.n_critic,
                 "d_passes": self.d_passes,
                 "ema_decay": self.ema_decay,
+                "instance_noise": self.instance_noise,
+                "instance_noise_steps": self.instance_noise_steps,
             }
         )
         return config

@@ -233,3 +233,31 @@ def test_discriminator_with_minibatch_stddev_sees_a_collapsed_batch_and_serializ
     np.testing.assert_allclose(loaded(varied), d(varied), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="minibatch_std must be >= 0"):
         Discriminator((8, 16), minibatch_std=-1)
+
+
+def test_instance_noise_reaches_d_and_falls_linearly_to_zero():
+    keras.utils.set_random_seed(0)
+    gan = build_gan(tiny_config(**{"train.instance_noise": 0.2, "train.instance_noise_steps": 4,
+                                   "model.d_norm": "layer", "train.d_acc_threshold": 1.0}))
+    seen = []
+    d_call = gan.discriminator.call
+
+    def spy(x, *args, **kwargs):  # record what D is given (eager)
+        seen.append(np.array(x))
+        return d_call(x, *args, **kwargs)
+
+    gan.discriminator.call = spy
+    real = tf.cast(real_batch(), tf.float32)  # binary grids
+    stds = []
+    for step in range(6):
+        gan.steps_done.assign(step)
+        stds.append(float(gan.instance_noise_std()))
+        seen.clear()
+        gan.gan_losses(real, gan.generator(gan.sample_z(8), training=True))
+        d_real = seen[0][:8]
+        off_binary = np.abs(d_real - np.round(np.clip(d_real, 0, 1))).mean()
+        # the real half D sees is the binary grid plus noise of this step's std (mean |N(0, s)| = 0.8 s)
+        assert off_binary == pytest.approx(0.798 * stds[-1], rel=0.1, abs=1e-6)
+    np.testing.assert_allclose(stds, [0.2, 0.15, 0.1, 0.05, 0.0, 0.0], atol=1e-7)
+    with pytest.raises(ValueError, match="instance_noise"):
+        tiny_config(**{"train.instance_noise": -0.1})
