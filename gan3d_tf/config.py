@@ -98,6 +98,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # decay per G step of the moving average of G's weights used for samples and export (0: off)
     instance_noise: float = 0.0  # std of Gaussian noise added to every voxel D sees, real and generated (0: off)
     instance_noise_steps: int = 0  # steps over which that std falls linearly to 0 (0: it stays constant)
+    r1_gamma: float = 0.0  # weight of the R1 penalty on real shapes in D's loss, gamma/2 E|grad D|^2 (0: off)
     monitor_every_epochs: int = 0  # generation metrics (COV, MMD, 1-NNA vs held-out shapes) every N epochs (0: off)
     monitor_samples: int = 64  # samples (fixed z) scored by the generation monitor
     mixed_precision: bool = False  # bf16 compute on CPU, fp16 (with loss scaling) on GPU; variables stay fp32
@@ -137,6 +138,8 @@ class TrainConfig:
         if self.instance_noise < 0 or self.instance_noise_steps < 0:
             raise ValueError(f"instance_noise and instance_noise_steps must be >= 0, got "
                              f"{self.instance_noise} and {self.instance_noise_steps}")
+        if self.r1_gamma < 0:
+            raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.monitor_every_epochs < 0:

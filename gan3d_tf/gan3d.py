@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from gan3d_tf.config import D_PASSES, LOSSES, Z_DISTRIBUTIONS
-from gan3d_tf.losses import gan_losses, gradient_penalty
+from gan3d_tf.losses import gan_losses, gradient_penalty, r1_penalty
 
 
 def sample_z(rng: tf.random.Generator, batch_size, z_dim: int, distribution: str) -> tf.Tensor:
@@ -129,11 +129,15 @@ class GAN3D(keras.Model):
             alone. 0: off (the paper).
         instance_noise_steps: steps over which that std falls linearly to 0
             (0: constant).
+        r1_gamma: weight gamma of the R1 penalty on real shapes, added to D's
+            loss as gamma / 2 * E||grad D(x_real)||^2 (Mescheder et al. 2018;
+            StyleGAN). 0: off (the paper).
         **kwargs: passed to `keras.Model`.
     """
 
     def __init__(self, generator, discriminator, d_acc_threshold=0.8, seed=0, loss="paper", gp_weight=10.0,
-                 n_critic=1, d_passes="joint", ema_decay=0.0, instance_noise=0.0, instance_noise_steps=0, **kwargs):
+                 n_critic=1, d_passes="joint", ema_decay=0.0, instance_noise=0.0, instance_noise_steps=0,
+                 r1_gamma=0.0, **kwargs):
         super().__init__(**kwargs)
         if generator.resolution != discriminator.resolution:
             raise ValueError(
@@ -149,6 +153,8 @@ class GAN3D(keras.Model):
         if float(instance_noise) < 0 or int(instance_noise_steps) < 0:
             raise ValueError(f"instance_noise and instance_noise_steps must be >= 0, got {instance_noise} and "
                              f"{instance_noise_steps}")
+        if float(r1_gamma) < 0:
+            raise ValueError(f"r1_gamma must be >= 0, got {r1_gamma}")
         if not 0 <= float(ema_decay) < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.generator = generator
@@ -162,6 +168,7 @@ class GAN3D(keras.Model):
         self.ema_decay = float(ema_decay)
         self.instance_noise = float(instance_noise)
         self.instance_noise_steps = int(instance_noise_steps)
+        self.r1_gamma = float(r1_gamma)
         self.z_rng = tf.random.Generator.from_seed(self.seed)
         # steps taken (drives the critic schedule; checkpointed); replicas keep equal copies
         self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done",
@@ -177,6 +184,7 @@ class GAN3D(keras.Model):
         self.occupancy_tracker = keras.metrics.Mean(name="fake_occupancy")
         self.diversity_tracker = keras.metrics.Mean(name="fake_diversity")
         self.gp_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.r1_tracker = keras.metrics.Mean(name="r1_penalty")
         self.built = True  # G and D are built functional models; call() maps z to voxels
 
     @property
@@ -198,7 +206,7 @@ class GAN3D(keras.Model):
             self.occupancy_tracker,
             self.diversity_tracker,
         ]
-        return trackers + [self.gp_tracker] if self.uses_penalty else trackers
+        return trackers + [self.gp_tracker] * self.uses_penalty + [self.r1_tracker] * (self.r1_gamma > 0)
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         """Sets the two optimizers.
@@ -280,6 +288,10 @@ class GAN3D(keras.Model):
             penalty = gradient_penalty(self.discriminator, real, fake, alpha)
             self.gp_tracker.update_state(penalty)
             d_loss = d_loss + self.gp_weight * penalty
+        if self.r1_gamma > 0:
+            r1 = r1_penalty(self.discriminator, real)
+            self.r1_tracker.update_state(r1)
+            d_loss = d_loss + 0.5 * self.r1_gamma * r1
         return real_logits, fake_logits, d_loss, g_loss
 
     def instance_noise_std(self) -> tf.Tensor:
@@ -343,6 +355,7 @@ class GAN3D(keras.Model):
                 "ema_decay": self.ema_decay,
                 "instance_noise": self.instance_noise,
                 "instance_noise_steps": self.instance_noise_steps,
+                "r1_gamma": self.r1_gamma,
             }
         )
         return config

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from conftest import ROOT, tiny_config
 from gan3d_tf.discriminator import Discriminator
-from gan3d_tf.losses import gan_losses, gradient_penalty
+from gan3d_tf.losses import gan_losses, gradient_penalty, r1_penalty
 from gan3d_tf.training import build_gan
 from test_gan3d import real_batch
 
@@ -54,6 +54,28 @@ def test_gradient_penalty_on_a_linear_critic():
     assert float(gradient_penalty(critic, real, fake, alpha)) == pytest.approx(16.0, rel=1e-5)
     unit = linear_critic(w / 5.0)  # a 1-Lipschitz critic is not penalised
     assert float(gradient_penalty(unit, real, fake, alpha)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_r1_penalty_on_a_linear_critic_and_in_d_loss():
+    w = np.zeros(8, np.float32)
+    w[:2] = [3.0, 4.0]  # grad_x D = w for every sample: ||w||^2 = 25
+    real = tf.random.uniform((4, 2, 2, 2), seed=1)
+    assert float(r1_penalty(linear_critic(w), real)) == pytest.approx(25.0, rel=1e-5)
+    with tf.GradientTape() as tape:  # d/dw ||w||^2 = 2 w (double backprop reaches D's weights)
+        critic = linear_critic(w)
+        penalty = r1_penalty(critic, real)
+    np.testing.assert_allclose(tape.gradient(penalty, critic.trainable_variables)[0].numpy().ravel(), 2 * w,
+                               rtol=1e-5)
+    keras.utils.set_random_seed(0)
+    config = tiny_config(**{"model.d_norm": "layer", "train.d_acc_threshold": 1.0})
+    plain, penalised = build_gan(config), build_gan(config.replace(**{"train.r1_gamma": 4.0}))
+    penalised.set_weights(plain.get_weights())
+    real, fake = tf.cast(real_batch(), tf.float32), plain.generator(plain.sample_z(8), training=True)
+    d_plain = plain.gan_losses(real, fake)[2]
+    d_penalised = penalised.gan_losses(real, fake)[2]
+    r1 = float(penalised.r1_tracker.result())
+    assert r1 > 0 and float(d_penalised) == pytest.approx(float(d_plain) + 2.0 * r1, rel=1e-4)
+    assert "r1_penalty" in [m.name for m in penalised.metrics] and "r1_penalty" not in [m.name for m in plain.metrics]
 
 
 def test_gradient_penalty_differentiates_to_the_critic_weights():
