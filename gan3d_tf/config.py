@@ -30,6 +30,7 @@ PRECISIONS = ("float32", "mixed")
 LOSSES = ("paper", "hinge", "wgan-gp")  # GAN losses (gan3d_tf.losses)
 D_NORMS = ("batch", "layer", "none", "spectral")  # normalisations of D's hidden convs (gan3d_tf.discriminator)
 D_PASSES = ("joint", "separate")  # D passes of a train step (gan3d_tf.gan3d)
+AUGMENTS = ("flip", "translate")  # differentiable augmentations of D's inputs (gan3d_tf.augment)
 
 
 def _tuple_fields(config, names) -> None:
@@ -98,6 +99,8 @@ class TrainConfig:
     ema_decay: float = 0.0  # decay per G step of the moving average of G's weights used for samples and export (0: off)
     instance_noise: float = 0.0  # std of Gaussian noise added to every voxel D sees, real and generated (0: off)
     instance_noise_steps: int = 0  # steps over which that std falls linearly to 0 (0: it stays constant)
+    d_augment: str = "none"  # augmentations of every grid D sees, real and generated: "none" or a comma-separated
+    # subset of "flip" (mirror the first axis), "translate" (shift up to R/8 voxels); DiffAugment (gan3d_tf.augment)
     r1_gamma: float = 0.0  # weight of the R1 penalty on real shapes in D's loss, gamma/2 E|grad D|^2 (0: off)
     monitor_every_epochs: int = 0  # generation metrics (COV, MMD, 1-NNA vs held-out shapes) every N epochs (0: off)
     monitor_samples: int = 64  # samples (fixed z) scored by the generation monitor
@@ -138,6 +141,10 @@ class TrainConfig:
         if self.instance_noise < 0 or self.instance_noise_steps < 0:
             raise ValueError(f"instance_noise and instance_noise_steps must be >= 0, got "
                              f"{self.instance_noise} and {self.instance_noise_steps}")
+        for name in (n.strip() for n in self.d_augment.split(",")):
+            if name not in AUGMENTS + ("none", ""):
+                raise ValueError(f"d_augment: unknown augmentation {name!r} in {self.d_augment!r}; "
+                                 f"use 'none' or a comma-separated subset of {AUGMENTS}")
         if self.r1_gamma < 0:
             raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma}")
         if not 0 <= self.ema_decay < 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from gan3d_tf.augment import diff_augment, parse_policy
 from gan3d_tf.config import D_PASSES, LOSSES, Z_DISTRIBUTIONS
 from gan3d_tf.losses import gan_losses, gradient_penalty, r1_penalty
 
@@ -132,12 +133,16 @@ class GAN3D(keras.Model):
         r1_gamma: weight gamma of the R1 penalty on real shapes, added to D's
             loss as gamma / 2 * E||grad D(x_real)||^2 (Mescheder et al. 2018;
             StyleGAN). 0: off (the paper).
+        d_augment: augmentations applied to every grid D scores, real and
+            generated ("none" or a comma-separated subset of "flip",
+            "translate"; `gan3d_tf.augment`). Penalties are taken on the
+            augmented grids.
         **kwargs: passed to `keras.Model`.
     """
 
     def __init__(self, generator, discriminator, d_acc_threshold=0.8, seed=0, loss="paper", gp_weight=10.0,
                  n_critic=1, d_passes="joint", ema_decay=0.0, instance_noise=0.0, instance_noise_steps=0,
-                 r1_gamma=0.0, **kwargs):
+                 r1_gamma=0.0, d_augment="none", **kwargs):
         super().__init__(**kwargs)
         if generator.resolution != discriminator.resolution:
             raise ValueError(
@@ -169,6 +174,8 @@ class GAN3D(keras.Model):
         self.instance_noise = float(instance_noise)
         self.instance_noise_steps = int(instance_noise_steps)
         self.r1_gamma = float(r1_gamma)
+        parse_policy(d_augment)  # raises on an unknown name
+        self.d_augment = d_augment
         self.z_rng = tf.random.Generator.from_seed(self.seed)
         # steps taken (drives the critic schedule; checkpointed); replicas keep equal copies
         self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done",
@@ -272,6 +279,9 @@ class GAN3D(keras.Model):
         gp_weight times the gradient penalty for "wgan-gp".
         """
         batch = tf.shape(real)[0]
+        if parse_policy(self.d_augment):
+            real = diff_augment(real, self.d_augment, self.z_rng)
+            fake = diff_augment(fake, self.d_augment, self.z_rng)
         if self.instance_noise > 0:
             std = self.instance_noise_std()
             real = real + std * self.z_rng.normal(tf.shape(real), dtype=tf.float32)
@@ -356,6 +366,7 @@ class GAN3D(keras.Model):
                 "instance_noise": self.instance_noise,
                 "instance_noise_steps": self.instance_noise_steps,
                 "r1_gamma": self.r1_gamma,
+                "d_augment": self.d_augment,
             }
         )
         return config

@@ -283,3 +283,32 @@ def test_instance_noise_reaches_d_and_falls_linearly_to_zero():
     np.testing.assert_allclose(stds, [0.2, 0.15, 0.1, 0.05, 0.0, 0.0], atol=1e-7)
     with pytest.raises(ValueError, match="instance_noise"):
         tiny_config(**{"train.instance_noise": -0.1})
+
+
+def test_diff_augment_flips_and_shifts_each_grid_and_passes_gradients():
+    from gan3d_tf.augment import diff_augment, parse_policy
+
+    x = np.zeros((64, 16, 16, 16), np.float32)
+    x[:, 2:5, 6:9, 7:10] = 1.0  # a 3 x 3 x 3 block off-centre on the first axis
+    rng = tf.random.Generator.from_seed(0)
+    flipped = diff_augment(tf.constant(x), "flip", rng).numpy()
+    mirrored = x[:, ::-1]
+    is_flip = np.array([np.array_equal(f, m) for f, m in zip(flipped, mirrored)])
+    is_same = np.array([np.array_equal(f, o) for f, o in zip(flipped, x)])
+    assert (is_flip ^ is_same).all() and 16 < is_flip.sum() < 48  # each grid either mirrored or kept, about half
+    shifted = diff_augment(tf.constant(x), "translate", rng).numpy()
+    corners = np.array([np.argwhere(s)[0] for s in shifted])  # the block fits inside after any shift <= 2
+    assert (shifted.reshape(64, -1).sum(1) == 27).all()
+    offsets = corners - np.array([2, 6, 7])
+    assert np.abs(offsets).max() <= 16 // 8 and len({tuple(o) for o in offsets}) > 10  # per-grid shifts
+    assert diff_augment(tf.constant(x), "none", rng).numpy() is not None and parse_policy("none") == ()
+    xv = tf.Variable(x[:4])
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(diff_augment(xv, "flip,translate", rng))
+    grad = tape.gradient(total, xv).numpy()
+    assert (grad[x[:4] == 1] == 1).all()  # every block voxel reaches D once
+    assert set(np.unique(grad)) <= {0.0, 1.0} and (grad == 0).any()  # voxels shifted out of the grid get none
+    with pytest.raises(ValueError, match="unknown augmentation 'rotate'"):
+        parse_policy("flip,rotate")
+    with pytest.raises(ValueError, match="d_augment: unknown augmentation"):
+        tiny_config(**{"train.d_augment": "cutout"})
