@@ -234,44 +234,21 @@ def generation(args) -> int:
     import time
     from pathlib import Path
 
-    import numpy as np
-
-    from gan3d_tf.data.voxel_npz import load_voxel_npz
-    from gan3d_tf.generation_metrics import generation_report
-    from gan3d_tf.sampling import generate, load_network
+    from gan3d_tf.sampling import generator_report, load_network
 
     start = time.perf_counter()
     try:
-        generator = load_network(args.model, "generator")
-        _, samples = generate(generator, args.n, args.seed)
-        resolution = samples.shape[1]
-        reference = load_voxel_npz(args.data, args.category, args.split, resolution=resolution)
-        train = load_voxel_npz(args.data, args.category, "train", resolution=resolution)
+        report = generator_report(load_network(args.model, "generator"), args.data, args.category, args.split,
+                                  args.n, args.seed, args.chamfer)
     except (FileNotFoundError, ValueError) as e:
         print(f"evaluate.py: error: {e}", file=sys.stderr)
         return 2
-    n_floor = min(args.n, len(train.voxels))
-    pick = np.sort(np.random.default_rng(args.seed).choice(len(train.voxels), n_floor, replace=False))
-    notes = []
-    if n_floor < args.n:
-        notes.append(f"the train split has only {n_floor} {args.category} shapes: the floor uses all of them")
-    if args.split == "train":
-        notes.append("the floor shapes are drawn from the reference split itself")
-    report = {
-        "model": args.model, "data": args.data, "category": args.category, "split": args.split,
-        "n": args.n, "seed": args.seed, "resolution": int(resolution),
-        "n_reference_empty_dropped": reference.n_empty_skipped,
-        **generation_report(samples, reference.voxels, chamfer=args.chamfer),
-        "floor": {
-            "source": "train", "n_train": len(train.voxels), "n_train_empty_dropped": train.n_empty_skipped,
-            "notes": notes, **generation_report(train.voxels[pick], reference.voxels, chamfer=args.chamfer),
-        },
-    }
+    report = {"model": args.model, **report}
+    floor, notes, resolution = report["floor"], report["floor"]["notes"], report["resolution"]
     report["wall_seconds"] = round(time.perf_counter() - start, 2)
-    floor = report["floor"]
     print(f"{args.category}: {args.n} generated shapes (seed {args.seed}) vs {report['n_reference']} {args.split} "
-          f"shapes at {resolution}^3 ({reference.n_empty_skipped} empty {args.split} grids dropped); "
-          f"floor: {n_floor} of {len(train.voxels)} train shapes")
+          f"shapes at {resolution}^3 ({report['n_reference_empty_dropped']} empty {args.split} grids dropped); "
+          f"floor: {floor['n_floor']} of {floor['n_train']} train shapes")
     for note in notes:
         print(f"note: {note}")
     print(f"{'':16}{'COV':>7}{'MMD':>8}{'1-NNA':>8}")

@@ -241,6 +241,9 @@ def main(argv=None) -> int:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", flush=True)
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "commands.txt"), "a") as log:  # every invocation, for the metadata of a shipped model
+        log.write(" ".join(["python", "train.py", *(sys.argv[1:] if argv is None else argv)]) + "\n")
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
     training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose)
     print(f"done: {run_dir}/{'encoder' if config.algorithm == 'vaegan' else 'generator'}.keras", flush=True)

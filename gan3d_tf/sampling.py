@@ -10,7 +10,9 @@ import numpy as np
 import tensorflow as tf
 
 from gan3d_tf.config import Config
+from gan3d_tf.data.voxel_npz import load_voxel_npz
 from gan3d_tf.gan3d import sample_z
+from gan3d_tf.generation_metrics import generation_report
 from gan3d_tf.generator import Generator
 from gan3d_tf.mesh import voxels_to_mesh
 from gan3d_tf.metrics import mean_pairwise_iou
@@ -40,6 +42,21 @@ def load_network(path, part: str = "generator", checkpoint: str | None = None):
         return keras.saving.load_model(path)
     if (path / f"{part}.keras").is_file():
         return keras.saving.load_model(path / f"{part}.keras")
+    return network_from_checkpoint(path, part, checkpoint)
+
+
+def network_from_checkpoint(run_dir, part: str = "generator", checkpoint: str | None = None):
+    """The generator (its moving average, when the run keeps one) or discriminator of a run's checkpoint.
+
+    Args:
+        run_dir: a run directory with config.json and checkpoints/.
+        part: "generator" or "discriminator".
+        checkpoint: checkpoint prefix (default: the latest in `run_dir/checkpoints`).
+
+    Raises:
+        FileNotFoundError: no config.json or no checkpoint.
+    """
+    path = Path(run_dir)
     latest = checkpoint or tf.train.latest_checkpoint(str(path / "checkpoints"))
     if latest is None or not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: neither a .keras file nor a run directory with {part}.keras "
@@ -71,6 +88,49 @@ def generate(generator: Generator, n: int, seed: int = 0, batch_size: int = 32) 
         np.asarray(generator(z[i:i + batch_size], training=False)) for i in range(0, n, batch_size)
     ])
     return z, voxels
+
+
+def generator_report(generator: Generator, data_path, category: str, split: str = "test", n: int = 100,
+                     seed: int = 0, chamfer: bool = False) -> dict:
+    """COV, MMD, 1-NNA (and occupancy, empty samples, pairwise IoU) of n samples against real shapes.
+
+    Also scores the floor: n shapes drawn (seed) from the *train* split of
+    the same category, against the same reference, as a perfect generator
+    would score.
+
+    Args:
+        generator: the generator to score.
+        data_path: labelled voxel .npz with train and test splits.
+        category: class name, several joined by commas, or "all".
+        split: the reference split, "test" or "train".
+        n: number of samples and of floor shapes.
+        seed: seed of the latent draw and of the floor draw.
+        chamfer: also score with the surface Chamfer distance.
+
+    Raises:
+        ValueError, FileNotFoundError: from the data loader (naming file, key, category).
+    """
+    _, samples = generate(generator, n, seed)
+    resolution = samples.shape[1]
+    reference = load_voxel_npz(data_path, category, split, resolution=resolution)
+    train = load_voxel_npz(data_path, category, "train", resolution=resolution)
+    n_floor = min(n, len(train.voxels))
+    pick = np.sort(np.random.default_rng(seed).choice(len(train.voxels), n_floor, replace=False))
+    notes = []
+    if n_floor < n:
+        notes.append(f"the train split has only {n_floor} {category} shapes: the floor uses all of them")
+    if split == "train":
+        notes.append("the floor shapes are drawn from the reference split itself")
+    return {
+        "data": str(data_path), "category": category, "split": split, "n": n, "seed": seed,
+        "resolution": int(resolution), "n_reference_empty_dropped": reference.n_empty_skipped,
+        **generation_report(samples, reference.voxels, chamfer=chamfer),
+        "floor": {
+            "source": "train", "n_floor": n_floor, "n_train": len(train.voxels),
+            "n_train_empty_dropped": train.n_empty_skipped, "notes": notes,
+            **generation_report(train.voxels[pick], reference.voxels, chamfer=chamfer),
+        },
+    }
 
 
 def write_samples(generator: Generator, n: int, out_dir, seed: int = 0, threshold: float = 0.5) -> dict:
