@@ -101,6 +101,8 @@ class TrainConfig:
     instance_noise_steps: int = 0  # steps over which that std falls linearly to 0 (0: it stays constant)
     d_augment: str = "none"  # augmentations of every grid D sees, real and generated: "none" or a comma-separated
     # subset of "flip" (mirror the first axis), "translate" (shift up to R/8 voxels); DiffAugment (gan3d_tf.augment)
+    binarize_fake: bool = False  # D scores G's grids thresholded at 0.5 (straight-through gradient to G), as binary as
+    # the data: otherwise D tells them apart by their soft values alone (empty space at 0.03, not 0)
     r1_gamma: float = 0.0  # weight of the R1 penalty on real shapes in D's loss, gamma/2 E|grad D|^2 (0: off)
     monitor_every_epochs: int = 0  # generation metrics (COV, MMD, 1-NNA vs held-out shapes) every N epochs (0: off)
     monitor_samples: int = 64  # samples (fixed z) scored by the generation monitor

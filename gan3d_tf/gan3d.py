@@ -137,12 +137,19 @@ class GAN3D(keras.Model):
             generated ("none" or a comma-separated subset of "flip",
             "translate"; `gan3d_tf.augment`). Penalties are taken on the
             augmented grids.
+        binarize_fake: D scores G's grids thresholded at 0.5, with the
+            straight-through gradient (Bengio et al. 2013: the backward pass
+            treats the threshold as the identity). The data are binary and
+            G's sigmoid never is: without this, D separates every generated
+            grid by its soft values alone (empty space at 0.03 instead of
+            0) and wins every batch whatever G draws.
         **kwargs: passed to `keras.Model`.
     """
 
     def __init__(self, generator, discriminator, d_acc_threshold=0.8, seed=0, loss="paper", gp_weight=10.0,
                  n_critic=1, d_passes="joint", ema_decay=0.0, instance_noise=0.0, instance_noise_steps=0,
-                 r1_gamma=0.0, d_augment="none", **kwargs):
+                 r1_gamma=0.0, d_augment="none", binarize_fake=False,
+                 **kwargs):
         super().__init__(**kwargs)
         if generator.resolution != discriminator.resolution:
             raise ValueError(
@@ -176,6 +183,7 @@ class GAN3D(keras.Model):
         self.r1_gamma = float(r1_gamma)
         parse_policy(d_augment)  # raises on an unknown name
         self.d_augment = d_augment
+        self.binarize_fake = bool(binarize_fake)
         self.z_rng = tf.random.Generator.from_seed(self.seed)
         # steps taken (drives the critic schedule; checkpointed); replicas keep equal copies
         self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done",
@@ -279,6 +287,8 @@ class GAN3D(keras.Model):
         gp_weight times the gradient penalty for "wgan-gp".
         """
         batch = tf.shape(real)[0]
+        if self.binarize_fake:  # forward: the grid at 0.5; backward: the identity
+            fake = fake + tf.stop_gradient(tf.cast(fake > 0.5, fake.dtype) - fake)
         if parse_policy(self.d_augment):
             real = diff_augment(real, self.d_augment, self.z_rng)
             fake = diff_augment(fake, self.d_augment, self.z_rng)
@@ -367,6 +377,7 @@ class GAN3D(keras.Model):
                 "instance_noise_steps": self.instance_noise_steps,
                 "r1_gamma": self.r1_gamma,
                 "d_augment": self.d_augment,
+                "binarize_fake": self.binarize_fake,
             }
         )
         return config

@@ -168,7 +168,8 @@ def build_gan(config: Config) -> GAN3D:
         gan = GAN3D(generator, discriminator, d_acc_threshold=t.d_acc_threshold, seed=config.seed, loss=t.loss,
                     gp_weight=t.gp_weight, n_critic=t.n_critic, d_passes=t.d_passes, ema_decay=t.ema_decay,
                     instance_noise=t.instance_noise, instance_noise_steps=t.instance_noise_steps,
-                    r1_gamma=t.r1_gamma, d_augment=t.d_augment)
+                    r1_gamma=t.r1_gamma, d_augment=t.d_augment,
+                    binarize_fake=t.binarize_fake)
     if policy == "mixed_float16":
         optimizers = {k: keras.optimizers.LossScaleOptimizer(o) for k, o in optimizers.items()}
     gan.compile(**optimizers)

@@ -312,3 +312,26 @@ def test_diff_augment_flips_and_shifts_each_grid_and_passes_gradients():
         parse_policy("flip,rotate")
     with pytest.raises(ValueError, match="d_augment: unknown augmentation"):
         tiny_config(**{"train.d_augment": "cutout"})
+
+
+def test_binarized_fakes_reach_d_as_binary_grids_with_a_straight_through_gradient():
+    keras.utils.set_random_seed(0)
+    gan = build_gan(tiny_config(**{"train.binarize_fake": True, "model.d_norm": "layer",
+                                   "train.d_acc_threshold": 1.0}))
+    seen = []
+    d_call = gan.discriminator.call
+
+    def spy(x, *args, **kwargs):
+        seen.append(x)
+        return d_call(x, *args, **kwargs)
+
+    gan.discriminator.call = spy
+    real = tf.cast(real_batch(), tf.float32)
+    fake = tf.Variable(tf.random.uniform((8, 16, 16, 16), 0.2, 0.8, seed=1))
+    with tf.GradientTape(persistent=True) as tape:
+        _, fake_logits, _, g_loss = gan.gan_losses(real, fake)
+    d_input = seen[0]  # concat(real, fake), one D pass
+    np.testing.assert_array_equal(np.array(d_input[8:]), (np.array(fake) > 0.5).astype(np.float32))  # binary
+    # straight through: d(loss)/d(fake) equals d(loss)/d(D's input) voxel for voxel
+    np.testing.assert_allclose(tape.gradient(g_loss, fake), tape.gradient(g_loss, d_input)[8:], rtol=1e-6, atol=1e-9)
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(g_loss, fake)))) > 0
