@@ -10,7 +10,7 @@ CONFIG_JSON is a `gan3d_tf.config.Config.to_dict()` as a JSON string; only its
 
 The networks have the Keras models' architecture, parameter counts, batch-norm
 momentum and epsilon (not their initialisation, which does not change speed),
-channels-first. The train step does what `gan3d_tf.gan3d.GAN3D.train_step`
+channels-first. The train step does what `gan3d_tf.models.gan3d.GAN3D.train_step`
 does with `d_acc_threshold` 1: z ~ U[0, 1], G forward in training mode, one D
 pass over cat(real, fake), BCE-with-logits losses (D: real -> 1, fake -> 0;
 G: fake -> 1), D's gradients from D's loss and G's from G's loss (two

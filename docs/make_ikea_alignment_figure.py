@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from gan3d_tf.data.ikea import load_ikea, IKEA_CATEGORIES
 from gan3d_tf.data.voxel_npz import load_voxel_npz
-from gan3d_tf.reconstruction_metrics import to_grid
-from gan3d_tf.render import render_voxels
+from gan3d_tf.metrics.reconstruction import to_grid
+from gan3d_tf.visual.render import render_voxels
 import scipy.io as sio
 
 D = (sys.argv[1] if len(sys.argv) > 1 else str(ROOT.parent / 'shared' / 'data')).rstrip('/') + '/'

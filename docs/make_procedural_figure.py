@@ -9,16 +9,14 @@ Run from the repository root:
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from gan3d_tf.data.procedural import CATEGORIES, make_dataset  # noqa: E402
-from gan3d_tf.render import render_grid, save_png  # noqa: E402
+from gan3d_tf.visual.render import render_grid, save_png  # noqa: E402
 
 
 def main(out: Path = ROOT / "docs" / "procedural_samples.png", per_row: int = 4, resolution: int = 64) -> None:

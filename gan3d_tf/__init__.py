@@ -1,7 +1,16 @@
 """gan3d_tf: 3D-GAN (Wu et al., NIPS 2016) in TensorFlow 2 / Keras 3.
 
-Importing the package registers its Keras classes, so `.keras` files written
-by `train.py` load with `keras.saving.load_model(path)` after `import gan3d_tf`.
+Importing the package registers every Keras class it saves, so `.keras` files
+written by `train.py` (generator, discriminator, encoder) load with
+`keras.saving.load_model(path)` after `import gan3d_tf`, also with safe_mode=True.
+
+Layout (dependencies point down the list, never up):
+    cli/         the entry points' argument parsing (train.py, evaluate.py, export.py call these)
+    serving/     TF Serving SavedModels, .keras exports, pretrained-model folders
+    evaluation/  sampling, classification from D's features, 3D-VAE-GAN reconstruction
+    training/    builders, the run directory (`RunDir`), the fit loop, callbacks
+    models/      networks, layers, `GAN3D`, `VAEGAN3D`, losses, augmentation
+    metrics/, visual/, data/, config   NumPy/TF functions, pictures, data sets, typed configs
 
 Importing the package before TensorFlow also turns TensorFlow's oneDNN CPU
 kernels on (`TF_ENABLE_ONEDNN_OPTS=1`), which TensorFlow 2.21 leaves off on
@@ -16,20 +25,23 @@ if "tensorflow" not in _sys.modules:  # read once, when TensorFlow's library loa
     _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from gan3d_tf.config import PRESETS, Config, DataConfig, ModelConfig, TrainConfig, get_preset
-from gan3d_tf.discriminator import Discriminator
-from gan3d_tf.gan3d import GAN3D
-from gan3d_tf.generator import Generator
-from gan3d_tf.linear_head import LinearHead
+from gan3d_tf.models import (
+    GAN3D, VAEGAN3D, Discriminator, Encoder, Generator, LinearHead, MinibatchStddev, Reparameterize,
+)
 
 __all__ = [
+    "GAN3D",
     "PRESETS",
+    "VAEGAN3D",
     "Config",
     "DataConfig",
     "Discriminator",
-    "GAN3D",
+    "Encoder",
     "Generator",
     "LinearHead",
+    "MinibatchStddev",
     "ModelConfig",
+    "Reparameterize",
     "TrainConfig",
     "get_preset",
 ]

@@ -382,7 +382,7 @@ def measure_views(resolution: int, image_size: int = 256, n: int = 20) -> dict:
 def measure_builtin(n_shapes: int = 100, n_drawn: int = 16, resolution: int = 64, repeats: int = 3) -> dict:
     """Median time to generate `n_shapes` procedural chairs and to draw a sample grid of `n_drawn` of them."""
     from gan3d_tf.data.procedural import make_dataset
-    from gan3d_tf.render import render_grid
+    from gan3d_tf.visual.render import render_grid
 
     generate = median_seconds(lambda: make_dataset("chair", n_shapes, resolution=resolution, seed=0), repeats)
     shapes = make_dataset("chair", n_drawn, resolution=resolution, seed=0)
@@ -407,10 +407,10 @@ def measure_svm(run_dir: str, data_path: str, alpha: float, solvers=SVM_SOLVERS)
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    from gan3d_tf.classify import linear_svm
+    from gan3d_tf.evaluation.classify import linear_svm
     from gan3d_tf.data.voxel_npz import load_voxel_npz
-    from gan3d_tf.features import extract_features
-    from gan3d_tf.sampling import load_network
+    from gan3d_tf.evaluation.features import extract_features
+    from gan3d_tf.training.run_dir import load_network
 
     d = load_network(run_dir, "discriminator")
     train = load_voxel_npz(data_path, "all", "train", resolution=d.resolution)

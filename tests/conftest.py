@@ -1,14 +1,13 @@
 """Shared fixtures. Tests that need real data read ../shared/data beside the checkout."""
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+TESTS = ROOT / "tests"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -18,6 +17,11 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "modelnet10_vox32.npz").is_file():
         pytest.fail(f"real data not found at {SHARED_DATA}: the tests expect ../shared/data beside the checkout")
     return SHARED_DATA
+
+
+def subprocess_env(**extra) -> dict:
+    """The environment of a test's child Python: this one's, with the tests folder importable (conftest, helpers)."""
+    return {**os.environ, "PYTHONPATH": str(TESTS), **extra}
 
 
 def tiny_config(**overrides):

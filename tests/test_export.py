@@ -13,7 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import ROOT, tiny_config
+from conftest import tiny_config
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 CLASSES = ("chair", "table", "bookcase")
@@ -32,7 +32,7 @@ def exported(tmp_path_factory):
     """A 1-epoch 16^3 run, a small labelled set, and its export (with classifier) as version 1."""
     from gan3d_tf import training
     from gan3d_tf.data.procedural import make_dataset
-    from gan3d_tf.export import export_run
+    from gan3d_tf.serving.export import export_run
 
     root = tmp_path_factory.mktemp("export")
     training.train(tiny_config(**{"train.epochs": 1}), root / "run", verbose=0)
@@ -69,7 +69,7 @@ def test_layout_metadata_and_models_config(exported):
 
 
 def test_a_second_export_is_a_new_version(exported):
-    from gan3d_tf.export import export_run
+    from gan3d_tf.serving.export import export_run
 
     root, _ = exported
     before = (root / "sm" / "gan3d_generator" / "1" / "saved_model.pb").read_bytes()
@@ -77,20 +77,20 @@ def test_a_second_export_is_a_new_version(exported):
     assert result["version"] == 2 and "gan3d_classifier" not in result["paths"]
     assert (root / "sm" / "gan3d_generator" / "2" / "saved_model.pb").is_file()
     assert (root / "sm" / "gan3d_generator" / "1" / "saved_model.pb").read_bytes() == before
-    from gan3d_tf.export import export
+    from gan3d_tf.serving.export import export
 
     with pytest.raises(FileExistsError, match="never overwritten"):
         export(*_networks(root / "run"), root / "sm", version=2)
 
 
 def _networks(run):
-    from gan3d_tf.sampling import load_network
+    from gan3d_tf.training.run_dir import load_network
 
     return load_network(run, "generator"), load_network(run, "discriminator")
 
 
 def test_failed_export_leaves_nothing(tmp_path, exported):
-    from gan3d_tf.export import export
+    from gan3d_tf.serving.export import export
 
     root, result = exported
     g, d = _networks(root / "run")
@@ -101,9 +101,9 @@ def test_failed_export_leaves_nothing(tmp_path, exported):
 
 
 def _svm_pipeline(root, d):
-    from gan3d_tf.classify import fit_svm
+    from gan3d_tf.evaluation.classify import fit_svm
     from gan3d_tf.data.voxel_npz import load_voxel_npz
-    from gan3d_tf.features import extract_features
+    from gan3d_tf.evaluation.features import extract_features
 
     train = load_voxel_npz(root / "set.npz", "all", "train", resolution=16)
     test = load_voxel_npz(root / "set.npz", "all", "test", resolution=16, skip_empty=False)
@@ -112,7 +112,7 @@ def _svm_pipeline(root, d):
 
 
 def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
-    from gan3d_tf.features import extract_features
+    from gan3d_tf.evaluation.features import extract_features
 
     root, result = exported
     g, d = _networks(root / "run")
@@ -222,7 +222,6 @@ def test_keras_files_load_elsewhere_in_safe_mode(exported, tmp_path):
     out = run_python("""
         import json, sys
         import numpy as np
-        sys.path.insert(0, sys.argv[3])
         import gan3d_tf  # registers the classes; nothing else is needed
         import keras
         folder, tmp = sys.argv[1], sys.argv[2]
@@ -232,7 +231,7 @@ def test_keras_files_load_elsewhere_in_safe_mode(exported, tmp_path):
         np.save(tmp + "/voxels.npy", voxels)
         np.save(tmp + "/logits.npy", np.asarray(d(voxels, training=False)))
         print(json.dumps({"g": type(g).__name__, "d": type(d).__name__, "policy": g.dtype_policy.name}))
-    """, root / "sm" / "keras" / "1", tmp_path, ROOT)
+    """, root / "sm" / "keras" / "1", tmp_path)
     assert out == {"g": "Generator", "d": "Discriminator", "policy": "float32"}
     voxels = np.asarray(g(z, training=False))
     np.testing.assert_allclose(np.load(tmp_path / "voxels.npy"), voxels, atol=1e-5)
@@ -241,8 +240,8 @@ def test_keras_files_load_elsewhere_in_safe_mode(exported, tmp_path):
 
 @pytest.mark.parametrize("n_classes", [2, 4])
 def test_fold_svm_equals_the_pipeline(n_classes):
-    from gan3d_tf.classify import fit_svm
-    from gan3d_tf.export import fold_svm
+    from gan3d_tf.evaluation.classify import fit_svm
+    from gan3d_tf.serving.export import fold_svm
 
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, size=(80, 12))
@@ -260,7 +259,7 @@ def test_fold_svm_equals_the_pipeline(n_classes):
 
 
 def test_fit_temperature_recovers_a_known_scale():
-    from gan3d_tf.export import fit_temperature
+    from gan3d_tf.serving.export import fit_temperature
 
     rng = np.random.default_rng(0)
     scores = rng.normal(size=(4000, 3))

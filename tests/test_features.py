@@ -9,8 +9,8 @@ import evaluate
 from conftest import tiny_config
 from gan3d_tf import Discriminator, get_preset
 from gan3d_tf import training
-from gan3d_tf.classify import fit_svm, mcnemar, score
-from gan3d_tf.features import extract_features, feature_extractor, feature_size
+from gan3d_tf.evaluation.classify import fit_svm, mcnemar, score
+from gan3d_tf.evaluation.features import extract_features, feature_extractor, feature_size
 
 
 @pytest.mark.parametrize("preset", ["paper64", "modelnet32"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, tiny_config
+from conftest import ROOT, subprocess_env, tiny_config
 from gan3d_tf.training import build_gan
 
 
@@ -94,7 +94,6 @@ def test_diversity_is_zero_for_a_collapsed_generator():
 
 MIRRORED = textwrap.dedent(
     """
-    import sys; sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
     import numpy as np, tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
@@ -125,7 +124,8 @@ MIRRORED = textwrap.dedent(
 
 def test_two_replica_mirrored_strategy_keeps_replicas_identical():
     script = MIRRORED.format(root=str(ROOT), tests=str(ROOT / "tests"))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=subprocess_env(), timeout=600)
     assert out.returncode == 0 and "MIRRORED_OK" in out.stdout, out.stderr[-4000:]
 
 
@@ -141,11 +141,10 @@ def test_mixed_precision_train_step():
 
 LOSS_SCALE = textwrap.dedent(
     """
-    import sys; sys.path.insert(0, {root!r})
     import numpy as np, tensorflow as tf, keras
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from gan3d_tf.gan3d import apply_gradients_if
+    from gan3d_tf.models.gan3d import apply_gradients_if
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
@@ -179,6 +178,6 @@ LOSS_SCALE = textwrap.dedent(
 def test_gated_update_with_loss_scale_optimizer_under_mirrored_strategy():
     """The fp16 (GPU) path wraps Adam in a LossScaleOptimizer, which has its own
     cross-replica cond; the gated apply must compose with it."""
-    out = subprocess.run([sys.executable, "-c", LOSS_SCALE.format(root=str(ROOT))],
+    out = subprocess.run([sys.executable, "-c", LOSS_SCALE.format(root=str(ROOT))], env=subprocess_env(),
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "LOSS_SCALE_OK" in out.stdout, out.stderr[-4000:]

@@ -11,8 +11,8 @@ from scipy.spatial import cKDTree
 
 import evaluate
 from conftest import ROOT
-from gan3d_tf import generation_metrics as gm
-from gan3d_tf.metrics import mean_pairwise_iou
+from gan3d_tf.metrics import generation as gm
+from gan3d_tf.metrics.iou import mean_pairwise_iou
 
 
 def box(lo, hi, r=4):
@@ -167,7 +167,7 @@ def test_real_collapsed_chairs(chairs):
 
 
 def test_generation_cli(tmp_path, shared_data):
-    from gan3d_tf.generator import Generator
+    from gan3d_tf.models.generator import Generator
 
     model = tmp_path / "g.keras"
     Generator(z_dim=8, widths=(8, 8, 8)).save(model)  # untrained, 32^3

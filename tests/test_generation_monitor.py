@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import tiny_config
-from gan3d_tf.generation_monitor import GenerationMonitor
+from gan3d_tf.training.generation_monitor import GenerationMonitor
 
 
 def scalars(log_dir) -> dict:

@@ -16,7 +16,7 @@ from gan3d_tf.data.ikea import (
     load_image,
 )
 from gan3d_tf.data.voxel_npz import load_voxel_npz
-from gan3d_tf.reconstruction_metrics import (
+from gan3d_tf.metrics.reconstruction import (
     average_precision_by_category,
     iou,
     overlap_weights,

@@ -10,7 +10,7 @@ and the mean is within a factor of 2 of theirs.
 import numpy as np
 
 from gan3d_tf.config import get_preset
-from gan3d_tf.sampling import generate
+from gan3d_tf.evaluation.sampling import generate
 from gan3d_tf import training
 
 

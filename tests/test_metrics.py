@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gan3d_tf.metrics import mean_pairwise_iou
+from gan3d_tf.metrics.iou import mean_pairwise_iou
 
 
 def test_mean_pairwise_iou_by_hand():

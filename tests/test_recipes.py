@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, tiny_config
-from gan3d_tf.discriminator import Discriminator
-from gan3d_tf.losses import gan_losses, gradient_penalty, r1_penalty
+from conftest import ROOT, subprocess_env, tiny_config
+from gan3d_tf.models.discriminator import Discriminator
+from gan3d_tf.models.losses import gan_losses, gradient_penalty, r1_penalty
 from gan3d_tf.training import build_gan
 from test_gan3d import real_batch
 
@@ -181,7 +181,6 @@ def test_ema_follows_g_with_the_ramped_decay():
 
 MIRRORED_RECIPES = textwrap.dedent(
     """
-    import sys; sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
     import numpy as np, tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
@@ -218,12 +217,13 @@ MIRRORED_RECIPES = textwrap.dedent(
 def test_recipes_under_two_replica_mirrored_strategy():
     """Critic schedule, penalty, spectral norm and EMA keep both replicas identical."""
     script = MIRRORED_RECIPES.format(root=str(ROOT), tests=str(ROOT / "tests"))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=subprocess_env(), timeout=900)
     assert out.returncode == 0 and "MIRRORED_RECIPES_OK" in out.stdout, out.stderr[-4000:]
 
 
 def test_minibatch_stddev_channel_by_hand_and_groups_never_mix_halves():
-    from gan3d_tf.minibatch_stddev import MinibatchStddev
+    from gan3d_tf.models.minibatch_stddev import MinibatchStddev
 
     layer = MinibatchStddev(2)
     # two groups of two samples, 1 x 1 x 1 x 2 features each
@@ -286,7 +286,7 @@ def test_instance_noise_reaches_d_and_falls_linearly_to_zero():
 
 
 def test_diff_augment_flips_and_shifts_each_grid_and_passes_gradients():
-    from gan3d_tf.augment import diff_augment, parse_policy
+    from gan3d_tf.models.augment import diff_augment, parse_policy
 
     x = np.zeros((64, 16, 16, 16), np.float32)
     x[:, 2:5, 6:9, 7:10] = 1.0  # a 3 x 3 x 3 block off-centre on the first axis

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from gan3d_tf.data.procedural import make_dataset
-from gan3d_tf.render import render_grid, render_voxels, save_png
+from gan3d_tf.visual.render import render_grid, render_voxels, save_png
 
 
 def _foreground(image: np.ndarray) -> np.ndarray:

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan3d_tf.discriminator import Discriminator
-from gan3d_tf.encoder import Encoder
-from gan3d_tf.generator import Generator
-from gan3d_tf.reparameterize import Reparameterize
-from gan3d_tf.vaegan3d import VAEGAN3D, kl_divergence, prior_moments, reconstruction_error
+from gan3d_tf.models.discriminator import Discriminator
+from gan3d_tf.models.encoder import Encoder
+from gan3d_tf.models.generator import Generator
+from gan3d_tf.models.reparameterize import Reparameterize
+from gan3d_tf.models.vaegan3d import VAEGAN3D, kl_divergence, prior_moments, reconstruction_error
 
 
 def test_paper_encoder_shapes_and_serialization(tmp_path):

@@ -105,7 +105,7 @@ def test_config_default_view_distance_is_the_renderers():
 def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
     import train
     from gan3d_tf import training
-    from gan3d_tf.sampling import load_network
+    from gan3d_tf.training.run_dir import load_network
 
     gan_dir = tmp_path / "gan"
     training.train(tiny_config(**{"train.epochs": 1}), gan_dir, verbose=0)
@@ -187,7 +187,7 @@ def test_init_from_refuses_bad_flags_before_any_work(vaegan_run, tmp_path, capsy
 
 def test_init_from_a_gan_run_gives_a_vaegan_a_trained_g_and_d(tmp_path):
     from gan3d_tf import training
-    from gan3d_tf.sampling import load_network
+    from gan3d_tf.training.run_dir import load_network
 
     gan_dir = tmp_path / "gan"
     training.train(tiny_config(**{"train.epochs": 1}), gan_dir, verbose=0)
@@ -229,7 +229,7 @@ def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
 def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, tmp_path):
     import evaluate
     from gan3d_tf.config import Config
-    from gan3d_tf.reconstruct import heldout_shapes
+    from gan3d_tf.evaluation.reconstruct import heldout_shapes
     from gan3d_tf.training import load_training_data
 
     config = Config.from_json(vaegan_run / "config.json")
@@ -265,7 +265,7 @@ def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, t
 
 
 def test_heldout_views_in_another_scene(vaegan_run):
-    from gan3d_tf.reconstruct import evaluate_views, load_image_to_shape
+    from gan3d_tf.evaluation.reconstruct import evaluate_views, load_image_to_shape
 
     encoder, generator = load_image_to_shape(vaegan_run)
     room = evaluate_views(encoder, generator, vaegan_run, 6)
@@ -277,7 +277,7 @@ def test_heldout_views_in_another_scene(vaegan_run):
 
 
 def test_latent_summary_against_a_hand_computation():
-    from gan3d_tf.reconstruct import latent_summary
+    from gan3d_tf.evaluation.reconstruct import latent_summary
 
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 20)
@@ -302,7 +302,7 @@ def test_latent_summary_against_a_hand_computation():
 def test_reference_scores_against_a_hand_computation():
     from sklearn.metrics import average_precision_score
 
-    from gan3d_tf.reconstruct import ShapeMeans, nearest_class, reference_scores
+    from gan3d_tf.evaluation.reconstruct import ShapeMeans, nearest_class, reference_scores
 
     rng = np.random.default_rng(0)
     per_class = rng.random((3, 4, 4, 4)).astype(np.float32)  # training classes: bed, bookshelf, sofa
@@ -330,8 +330,9 @@ def test_reference_scores_against_a_hand_computation():
 def test_a_live_run_is_read_from_one_checkpoint(tmp_path, monkeypatch):
     import tensorflow as tf
 
-    from gan3d_tf import reconstruct, training
-    from gan3d_tf.sampling import load_network
+    from gan3d_tf import training
+    from gan3d_tf.evaluation import reconstruct
+    from gan3d_tf.training.run_dir import load_network
 
     run_dir = tmp_path / "live"
     training.train(vaegan_config(**{"train.epochs": 2}), run_dir, verbose=0)
@@ -362,8 +363,8 @@ def test_reconstruct_refuses_a_gan_run(tmp_path, capsys):
 
 def test_image_to_shape_export_in_a_tensorflow_only_process(vaegan_run, shared_data, tmp_path):
     from gan3d_tf.data.ikea import load_image
-    from gan3d_tf.export import export_run
-    from gan3d_tf.reconstruct import load_image_to_shape, predict
+    from gan3d_tf.serving.export import export_run
+    from gan3d_tf.evaluation.reconstruct import load_image_to_shape, predict
 
     result = export_run(vaegan_run, tmp_path / "sm")
     assert "gan3d_image_to_shape" in result["paths"]

@@ -17,7 +17,7 @@ Geometry and units:
       > 0.5;
     * the perspective camera sits at `distance` world units from the grid
       centre and looks at it, with world z up in the image. Azimuth and
-      elevation are in degrees, with the convention of `gan3d_tf.render`:
+      elevation are in degrees, with the convention of `gan3d_tf.visual.render`:
       azimuth 0 looks at the front from -y (camera on the -y axis), azimuth
       90 from -x, elevation 0 is level and positive is above;
     * `fov` is the full (vertical = horizontal) field of view in degrees.

@@ -1,16 +1,6 @@
-"""Building, checkpointing and fitting a 3D-GAN run (what `train.py` calls).
+"""Fitting a 3D-GAN or 3D-VAE-GAN run: its data, model, checkpoints and callbacks (what `train.py` calls).
 
-A run directory holds:
-    config.json          the resolved `Config`
-    data.json            what was trained on (source, counts, skipped grids)
-    checkpoints/         tf.train checkpoints, one per epoch (G, D, both
-                         optimizers, z-sampler state, finished epochs)
-    logs/train/          TensorBoard scalars (Keras TensorBoard callback)
-    logs/samples/        TensorBoard images of the fixed-z sample grid
-    samples/             the same grids as PNG, one per epoch
-    generator.keras      the trained models, written when training ends
-    discriminator.keras
-    encoder.keras        (3D-VAE-GAN runs) the image encoder
+The run directory's layout is described in `gan3d_tf.training.run_dir`.
 """
 
 from __future__ import annotations
@@ -23,28 +13,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan3d_tf.config import Config, ModelConfig
+from gan3d_tf.config import Config
 from gan3d_tf.data import procedural
 from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset, view_dataset
 from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz, split_categories
-from gan3d_tf.discriminator import Discriminator
-from gan3d_tf.encoder import Encoder
-from gan3d_tf.epoch_checkpoint import EpochCheckpoint
-from gan3d_tf.gan3d import GAN3D, sample_z
-from gan3d_tf.generation_monitor import GenerationMonitor
-from gan3d_tf.generator import Generator
-from gan3d_tf.metrics import mean_pairwise_iou
-from gan3d_tf.sample_grid import SampleGrid
-from gan3d_tf.vaegan3d import VAEGAN3D
+from gan3d_tf.metrics.iou import mean_pairwise_iou
+from gan3d_tf.models.gan3d import GAN3D, sample_z
+from gan3d_tf.models.vaegan3d import VAEGAN3D
+from gan3d_tf.training.builders import build_discriminator, build_encoder, build_generator, dtype_policy
+from gan3d_tf.training.epoch_checkpoint import EpochCheckpoint
+from gan3d_tf.training.generation_monitor import GenerationMonitor
+from gan3d_tf.training.run_dir import copy_trained, load_init_weights
+from gan3d_tf.training.sample_grid import SampleGrid
 
 N_FIXED_SAMPLES = 16  # shapes in the per-epoch sample grid
-
-
-def dtype_policy(mixed_precision: bool) -> str | None:
-    """The Keras dtype policy: bf16 on CPU, fp16 on GPU, None for float32."""
-    if not mixed_precision:
-        return None
-    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
 
 
 def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
@@ -106,49 +88,6 @@ def split_validation(data: VoxelSet, fraction: float, seed: int) -> tuple[VoxelS
     return part(train, "train"), part(val, "held-out")
 
 
-def build_generator(m: ModelConfig, dtype=None) -> Generator:
-    """The generator described by a `ModelConfig`."""
-    return Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=dtype, output_bias=m.g_output_bias,
-                     name="generator")
-
-
-def build_discriminator(m: ModelConfig, dtype=None) -> Discriminator:
-    """The discriminator described by a `ModelConfig`."""
-    return Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, m.d_norm, m.d_minibatch_std, dtype=dtype,
-                         name="discriminator")
-
-
-def build_encoder(config: Config, dtype=None) -> Encoder:
-    """The 3D-VAE-GAN image encoder described by a `Config`."""
-    v = config.vaegan
-    return Encoder(config.model.z_dim, v.e_widths, v.image_size, config.model.bn_momentum, dtype=dtype, name="encoder")
-
-
-def copy_trained(run_dir, nets: dict, flag: str) -> None:
-    """Copies the trained networks of run `run_dir` into `nets` ({"generator" | "discriminator" | "encoder": net}).
-
-    Raises:
-        FileNotFoundError: `run_dir` has neither `.keras` files nor a checkpoint.
-        ValueError: a network has another architecture than its counterpart in `nets`.
-    """
-    from gan3d_tf.reconstruct import load_encoder
-    from gan3d_tf.sampling import load_network
-
-    for part, net in nets.items():
-        trained = load_encoder(run_dir) if part == "encoder" else load_network(run_dir, part)
-        if [w.shape for w in trained.weights] != [w.shape for w in net.weights]:
-            raise ValueError(f"{flag} {run_dir}: its {part} has another architecture than this run's")
-        net.set_weights(trained.get_weights())
-
-
-def load_init_weights(init_from, gan: GAN3D) -> None:
-    """Copies run `init_from`'s G and D into `gan`, and its encoder when both are VAE-GANs."""
-    nets = {"generator": gan.generator, "discriminator": gan.discriminator}
-    if isinstance(gan, VAEGAN3D) and Config.from_json(Path(init_from) / "config.json").algorithm == "vaegan":
-        nets["encoder"] = gan.encoder
-    copy_trained(init_from, nets, "--init-from")
-
-
 def build_gan(config: Config) -> GAN3D:
     """A compiled `GAN3D` (or `VAEGAN3D` when `config.algorithm` is "vaegan"); call inside `strategy.scope()`."""
     m, t = config.model, config.train
@@ -159,7 +98,7 @@ def build_gan(config: Config) -> GAN3D:
     if config.algorithm == "vaegan":
         v = config.vaegan
         if v.recipe == "separate" and not t.init_from:  # with init_from, open_run copies G and D from that run
-            copy_trained(v.gan_run, {"generator": generator, "discriminator": discriminator}, "--gan-run")
+            copy_trained(v.gan_run, {"generator": generator, "discriminator": discriminator}, "vaegan.gan_run")
         gan = VAEGAN3D(build_encoder(config, policy), generator, discriminator, kl_weight=v.kl_weight,
                        recon_weight=v.recon_weight, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,
                        seed=config.seed)

@@ -1,77 +1,20 @@
-"""Loading a trained generator and writing samples (npz, PNG grid, OBJ meshes)."""
+"""Drawing samples from a trained generator: arrays, generation metrics, files (npz, PNG grid, OBJ meshes)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from gan3d_tf.config import Config
 from gan3d_tf.data.voxel_npz import load_voxel_npz
-from gan3d_tf.gan3d import sample_z
-from gan3d_tf.generation_metrics import generation_report
-from gan3d_tf.generator import Generator
-from gan3d_tf.mesh import voxels_to_mesh
-from gan3d_tf.metrics import mean_pairwise_iou
-from gan3d_tf.render import render_grid, save_png
-from gan3d_tf.training import build_discriminator, build_generator
-
-
-def load_network(path, part: str = "generator", checkpoint: str | None = None):
-    """A trained generator or discriminator from a `.keras` file or a run directory.
-
-    A run directory gives its `<part>.keras` when training finished, else
-    the network of a checkpoint (built from its `config.json`).
-
-    Args:
-        path: a `.keras` file or a run directory.
-        part: "generator" or "discriminator".
-        checkpoint: checkpoint prefix to read when there is no `<part>.keras`
-            (default: the latest in `path/checkpoints`).
-
-    Raises:
-        FileNotFoundError: nothing loadable at `path`.
-    """
-    if part not in ("generator", "discriminator"):
-        raise ValueError(f"part must be 'generator' or 'discriminator', got {part!r}")
-    path = Path(path)
-    if path.is_file():
-        return keras.saving.load_model(path)
-    if (path / f"{part}.keras").is_file():
-        return keras.saving.load_model(path / f"{part}.keras")
-    return network_from_checkpoint(path, part, checkpoint)
-
-
-def network_from_checkpoint(run_dir, part: str = "generator", checkpoint: str | None = None):
-    """The generator (its moving average, when the run keeps one) or discriminator of a run's checkpoint.
-
-    Args:
-        run_dir: a run directory with config.json and checkpoints/.
-        part: "generator" or "discriminator".
-        checkpoint: checkpoint prefix (default: the latest in `run_dir/checkpoints`).
-
-    Raises:
-        FileNotFoundError: no config.json or no checkpoint.
-    """
-    path = Path(run_dir)
-    latest = checkpoint or tf.train.latest_checkpoint(str(path / "checkpoints"))
-    if latest is None or not (path / "config.json").is_file():
-        raise FileNotFoundError(f"{path}: neither a .keras file nor a run directory with {part}.keras "
-                                f"or config.json + checkpoints/")
-    config = Config.from_json(path / "config.json")
-    net = build_generator(config.model) if part == "generator" else build_discriminator(config.model)
-    if part == "generator" and config.train.ema_decay > 0:
-        part = "ema_generator"  # the moving average of G, as in the run's generator.keras
-    tf.train.Checkpoint(**{part: net}).restore(latest).expect_partial().assert_existing_objects_matched()
-    return net
-
-
-def load_generator(path) -> Generator:
-    """`load_network(path, "generator")`."""
-    return load_network(path, "generator")
+from gan3d_tf.metrics.generation import generation_report
+from gan3d_tf.metrics.iou import mean_pairwise_iou
+from gan3d_tf.models.gan3d import sample_z
+from gan3d_tf.models.generator import Generator
+from gan3d_tf.visual.mesh import voxels_to_mesh
+from gan3d_tf.visual.render import render_grid, save_png
 
 
 def generate(generator: Generator, n: int, seed: int = 0, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:

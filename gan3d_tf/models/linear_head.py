@@ -11,7 +11,7 @@ class LinearHead(keras.layers.Layer):
     """scores = features @ w + b; probabilities = softmax(temperature * scores).
 
     Holds a linear classifier trained elsewhere (the folded SVM of
-    `gan3d_tf.export`); set its weights with `set_weights([w, b])`. Its
+    `gan3d_tf.serving.export`); set its weights with `set_weights([w, b])`. Its
     weights are not trainable.
 
     Args:

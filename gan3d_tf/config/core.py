@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 Z_DISTRIBUTIONS = ("uniform", "normal")
-PRECISIONS = ("float32", "mixed")
-LOSSES = ("paper", "hinge", "wgan-gp")  # GAN losses (gan3d_tf.losses)
-D_NORMS = ("batch", "layer", "none", "spectral")  # normalisations of D's hidden convs (gan3d_tf.discriminator)
-D_PASSES = ("joint", "separate")  # D passes of a train step (gan3d_tf.gan3d)
-AUGMENTS = ("flip", "translate")  # differentiable augmentations of D's inputs (gan3d_tf.augment)
+LOSSES = ("paper", "hinge", "wgan-gp")  # GAN losses (gan3d_tf.models.losses)
+D_NORMS = ("batch", "layer", "none", "spectral")  # normalisations of D's hidden convs (gan3d_tf.models.discriminator)
+D_PASSES = ("joint", "separate")  # D passes of a train step (gan3d_tf.models.gan3d)
+AUGMENTS = ("flip", "translate")  # differentiable augmentations of D's inputs (gan3d_tf.models.augment)
 
 
 def _tuple_fields(config, names) -> None:
@@ -96,7 +95,7 @@ class TrainConfig:
     batch_size: int = 100  # global batch (split across replicas)
     epochs: int = 100  # passes over the training shapes
     d_acc_threshold: float = 0.8  # D is updated only when its batch accuracy (real+fake) <= this (1: always, < 0: never)
-    loss: str = "paper"  # "paper" (BCE from logits), "hinge" or "wgan-gp" (gan3d_tf.losses)
+    loss: str = "paper"  # "paper" (BCE from logits), "hinge" or "wgan-gp" (gan3d_tf.models.losses)
     gp_weight: float = 10.0  # lambda, weight of WGAN-GP's gradient penalty (loss "wgan-gp" only)
     n_critic: int = 1  # D steps per G step (3D-IWGAN: 5)
     d_passes: str = "joint"  # "joint": one D pass over concat(real, fake); "separate": all-real and all-fake passes
@@ -104,7 +103,7 @@ class TrainConfig:
     instance_noise: float = 0.0  # std of Gaussian noise added to every voxel D sees, real and generated (0: off)
     instance_noise_steps: int = 0  # steps over which that std falls linearly to 0 (0: it stays constant)
     d_augment: str = "none"  # augmentations of every grid D sees, real and generated: "none" or a comma-separated
-    # subset of "flip" (mirror the first axis), "translate" (shift up to R/8 voxels); DiffAugment (gan3d_tf.augment)
+    # subset of "flip" (mirror the first axis), "translate" (shift up to R/8 voxels); DiffAugment (gan3d_tf.models.augment)
     binarize_fake: bool = False  # D scores G's grids thresholded at 0.5 (straight-through gradient to G), as binary as
     # the data: otherwise D tells them apart by their soft values alone (empty space at 0.03, not 0)
     r1_gamma: float = 0.0  # weight of the R1 penalty on real shapes in D's loss, gamma/2 E|grad D|^2 (0: off)

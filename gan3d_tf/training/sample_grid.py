@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan3d_tf.render import render_grid, save_png
+from gan3d_tf.visual.render import render_grid, save_png
 
 
 class SampleGrid(keras.callbacks.Callback):

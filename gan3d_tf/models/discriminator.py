@@ -6,7 +6,7 @@ import keras
 from keras import layers
 
 from gan3d_tf.config import D_NORMS
-from gan3d_tf.minibatch_stddev import MinibatchStddev
+from gan3d_tf.models.minibatch_stddev import MinibatchStddev
 
 #: Number of last hidden layers whose activations form the classification features.
 N_FEATURE_LAYERS = 3

@@ -6,8 +6,8 @@ import keras
 import tensorflow as tf
 
 from gan3d_tf.config import RECIPES
-from gan3d_tf.gan3d import GAN3D
-from gan3d_tf.reparameterize import Reparameterize
+from gan3d_tf.models.gan3d import GAN3D
+from gan3d_tf.models.reparameterize import Reparameterize
 
 
 

@@ -7,41 +7,22 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-
+from gan3d_tf.config import Config
+from gan3d_tf.data import procedural
 from gan3d_tf.data.ikea import category_of, load_ikea, load_image
-from gan3d_tf.reconstruction_metrics import average_precision_by_category, iou, save_reconstruction_sheet, to_grid
+from gan3d_tf.data.views import view_pairs
+from gan3d_tf.data.voxel_npz import load_voxel_npz
+from gan3d_tf.metrics.reconstruction import average_precision_by_category, iou, save_reconstruction_sheet, to_grid
+from gan3d_tf.models.vaegan3d import kl_divergence, prior_moments
+from gan3d_tf.training import load_training_data
+from gan3d_tf.training.run_dir import RunDir, load_network
 
 IOU_THRESHOLD = 0.5  # a voxel is predicted occupied when its probability is above this (for IoU and pictures)
 
 
 def load_encoder(run_dir, checkpoint: str | None = None):
-    """The encoder of a 3D-VAE-GAN run directory: its `encoder.keras`, else a checkpoint.
-
-    Args:
-        run_dir: the run directory.
-        checkpoint: checkpoint prefix to read when there is no `encoder.keras`
-            (default: the latest in `run_dir/checkpoints`).
-    """
-    import keras
-
-    from gan3d_tf.config import Config
-    from gan3d_tf.training import build_encoder
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise FileNotFoundError(f"{run_dir}: not a run directory (no config.json)")
-    config = Config.from_json(run_dir / "config.json")
-    if config.algorithm != "vaegan":
-        raise ValueError(f"{run_dir} is a {config.algorithm!r} run; reconstruction needs a 3D-VAE-GAN run "
-                         f"(train.py --model vaegan)")
-    if (run_dir / "encoder.keras").is_file():
-        return keras.saving.load_model(run_dir / "encoder.keras")
-    latest = checkpoint or tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
-    if latest is None:
-        raise FileNotFoundError(f"{run_dir}: no encoder.keras and no checkpoint")
-    encoder = build_encoder(config)
-    tf.train.Checkpoint(encoder=encoder).restore(latest).expect_partial().assert_existing_objects_matched()
-    return encoder
+    """The encoder of a 3D-VAE-GAN run directory (`RunDir.load("encoder")`)."""
+    return RunDir(run_dir).load("encoder", checkpoint)
 
 
 def load_image_to_shape(run_dir):
@@ -50,8 +31,6 @@ def load_image_to_shape(run_dir):
     A run still training is read from one checkpoint, resolved once, so that E
     and G come from the same epoch even when a new checkpoint lands meanwhile.
     """
-    from gan3d_tf.sampling import load_network
-
     checkpoint = tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints"))
     return load_encoder(run_dir, checkpoint), load_network(run_dir, "generator", checkpoint)
 
@@ -81,7 +60,7 @@ def latent_summary(mean: np.ndarray, log_variance: np.ndarray, labels: np.ndarra
         mean, log_variance: the posteriors of N images, [N, z_dim] each.
         labels: [N] class index of each image.
         z_distribution: G's prior ("normal" or "uniform"); its moments are the
-            KL term's reference (`gan3d_tf.vaegan3d.prior_moments`).
+            KL term's reference (`gan3d_tf.models.vaegan3d.prior_moments`).
 
     Returns:
         {"kl_nats": mean KL(q(z|y) || prior) per image, summed over z;
@@ -93,8 +72,6 @@ def latent_summary(mean: np.ndarray, log_variance: np.ndarray, labels: np.ndarra
             posterior mean to the class (only with >= 2 classes of >= 5
             images each), the category information a linear read-out finds}.
     """
-    from gan3d_tf.vaegan3d import kl_divergence, prior_moments
-
     prior_mean, prior_variance = prior_moments(z_distribution)
     prior_sd = float(np.sqrt(prior_variance))
     summary = {
@@ -127,9 +104,6 @@ class ShapeMeans:
 
 def training_means(run_dir) -> ShapeMeans:
     """The mean training shape of a run, overall and per class (re-read from its config)."""
-    from gan3d_tf.config import Config
-    from gan3d_tf.training import load_training_data
-
     data = load_training_data(Config.from_json(Path(run_dir) / "config.json"))
     per_class = np.stack([data.voxels[data.labels == i].mean(0, dtype=np.float32) for i in range(len(data.classes))])
     return ShapeMeans(data.voxels.mean(0, dtype=np.float32), tuple(data.classes), per_class)
@@ -240,10 +214,6 @@ def heldout_shapes(config, n: int, classes=None):
     Returns:
         (voxels float32 [m, R, R, R], labels int [m], class names).
     """
-    from gan3d_tf.data import procedural
-    from gan3d_tf.data.voxel_npz import load_voxel_npz
-    from gan3d_tf.training import load_training_data
-
     d, res = config.data, config.model.resolution
     if d.path is not None:
         test = load_voxel_npz(d.path, d.category, "test", resolution=res)
@@ -276,9 +246,6 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, mea
         scene: look of the views ("plain", "room", "photo"); None: the run's
             training scene.
     """
-    from gan3d_tf.config import Config
-    from gan3d_tf.data.views import view_pairs
-
     config = Config.from_json(Path(run_dir) / "config.json")
     means = means or training_means(run_dir)
     voxels, labels, classes = heldout_shapes(config, n, means.classes)

@@ -13,7 +13,7 @@ Lambertian light plus ambient term, a mild depth cue and dark outlines at
 depth discontinuities, which keeps thin legs and slats readable.
 
 Example:
-    >>> from gan3d_tf.render import render_grid, save_png
+    >>> from gan3d_tf.visual.render import render_grid, save_png
     >>> save_png(render_grid(samples), "samples.png")  # samples: (N, R, R, R)
 """
 

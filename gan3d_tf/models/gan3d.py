@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from gan3d_tf.augment import diff_augment, parse_policy
+from gan3d_tf.models.augment import diff_augment, parse_policy
 from gan3d_tf.config import D_PASSES, LOSSES, Z_DISTRIBUTIONS
-from gan3d_tf.losses import gan_losses, gradient_penalty, r1_penalty
+from gan3d_tf.models.losses import gan_losses, gradient_penalty, r1_penalty
 
 
 def sample_z(rng: tf.random.Generator, batch_size, z_dim: int, distribution: str) -> tf.Tensor:
@@ -94,7 +94,7 @@ class GAN3D(keras.Model):
 
     Each step draws z from the generator's prior, generates a batch, scores
     real and generated shapes with D, and computes both losses from the
-    logits of that one forward pass (`gan3d_tf.losses`): the paper's BCE
+    logits of that one forward pass (`gan3d_tf.models.losses`): the paper's BCE
     (D: BCE(real, 1) + BCE(fake, 0), G: the non-saturating BCE(fake, 1)),
     hinge, or WGAN-GP (with the per-sample gradient penalty on random
     interpolates). D is updated when its accuracy on the batch (real logits
@@ -114,7 +114,7 @@ class GAN3D(keras.Model):
         d_acc_threshold: D is updated only when its batch accuracy is <= this.
         seed: seed of the z sampler (a `tf.random.Generator`, checkpointed
             with the model, and split per replica under a strategy).
-        loss: "paper", "hinge" or "wgan-gp" (`gan3d_tf.losses.LOSSES`).
+        loss: "paper", "hinge" or "wgan-gp" (`gan3d_tf.models.losses.LOSSES`).
         gp_weight: weight (lambda) of the gradient penalty; used by "wgan-gp".
         n_critic: D steps per G step.
         d_passes: "joint" scores concat(real, fake) in one D pass (one
@@ -135,7 +135,7 @@ class GAN3D(keras.Model):
             StyleGAN). 0: off (the paper).
         d_augment: augmentations applied to every grid D scores, real and
             generated ("none" or a comma-separated subset of "flip",
-            "translate"; `gan3d_tf.augment`). Penalties are taken on the
+            "translate"; `gan3d_tf.models.augment`). Penalties are taken on the
             augmented grids.
         binarize_fake: D scores G's grids thresholded at 0.5, with the
             straight-through gradient (Bengio et al. 2013: the backward pass

@@ -7,7 +7,7 @@ over categories. Predictions made at 32^3 or 64^3 are first brought to 20^3
 by `to_grid`.
 
 Example:
-    >>> from gan3d_tf.reconstruction_metrics import average_precision_by_category, to_grid
+    >>> from gan3d_tf.metrics.reconstruction import average_precision_by_category, to_grid
     >>> probs20 = to_grid(probs32)              # [N, 20, 20, 20]
     >>> average_precision_by_category(probs20, ikea.voxels, ikea.labels, ikea.categories)["mean_ap"]
 """
@@ -199,7 +199,7 @@ def save_reconstruction_sheet(images: np.ndarray, predictions: np.ndarray, targe
                               threshold: float = 0.5, max_rows: int = 8, titles=None, size: int = 160) -> int:
     """Writes a PNG with one row per example: input photo, prediction, ground truth.
 
-    The voxel grids are rendered with gan3d_tf.render (same camera for
+    The voxel grids are rendered with gan3d_tf.visual.render (same camera for
     prediction and ground truth); the sheet is drawn with matplotlib's Agg
     canvas directly (no pyplot, no global backend change).
 
@@ -219,7 +219,7 @@ def save_reconstruction_sheet(images: np.ndarray, predictions: np.ndarray, targe
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from gan3d_tf.render import render_voxels
+    from gan3d_tf.visual.render import render_voxels
 
     imgs = np.asarray(images)
     pred = _as_batch(predictions, "predictions")

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan3d_tf.discriminator import FEATURE_POOL, N_FEATURE_LAYERS, Discriminator
+from gan3d_tf.models.discriminator import FEATURE_POOL, N_FEATURE_LAYERS, Discriminator
 
 
 def feature_extractor(discriminator: Discriminator) -> keras.Model:

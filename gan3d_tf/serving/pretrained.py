@@ -1,11 +1,11 @@
 """Shipping a trained generator: `pretrained/<name>/generator.keras` and `metadata.json`.
 
-    python -m gan3d_tf.pretrained RUN_DIR --out pretrained/chair32 \
+    python -m gan3d_tf.serving.pretrained RUN_DIR --out pretrained/chair32 \
         --data ../shared/data/modelnet10_vox32.npz --category chair
 
 takes the sampling generator (the moving average of G when the run keeps
 one) of the run's latest checkpoint, saves it as a float32 `.keras` file,
-scores it with `gan3d_tf.sampling.generator_report` (n samples against the
+scores it with `gan3d_tf.evaluation.sampling.generator_report` (n samples against the
 reference split, next to the train floor) and writes `metadata.json`: the
 resolved config, steps and epochs, training wall time, machine, data, the
 metrics, and the commands that trained the run and made the metrics. The
@@ -25,8 +25,9 @@ import tensorflow as tf
 
 from gan3d_tf.bench import system_info
 from gan3d_tf.config import Config
-from gan3d_tf.export import float32_copy, git_revision
-from gan3d_tf.sampling import generator_report, network_from_checkpoint
+from gan3d_tf.serving.export import float32_copy, git_revision
+from gan3d_tf.evaluation.sampling import generator_report
+from gan3d_tf.training.run_dir import RunDir
 
 
 def training_wall_seconds(run_dir) -> float | None:
@@ -62,7 +63,11 @@ def package(run_dir, out, data, category: str, split: str = "test", n: int = 100
     """
     run_dir, out = Path(run_dir), Path(out)
     config = Config.from_json(run_dir / "config.json")
-    generator = float32_copy(network_from_checkpoint(run_dir, "generator"))
+    run = RunDir(run_dir)
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise FileNotFoundError(f"{run_dir}: no checkpoint in {run.checkpoints}")
+    generator = float32_copy(run.load("generator", checkpoint=latest))
     report = generator_report(generator, data, category, split, n, seed)
     commands = run_dir / "commands.txt"
     metadata = {
@@ -103,7 +108,7 @@ def main(argv=None) -> int:
     try:
         metadata = package(args.run, args.out, args.data, args.category, args.split, args.n, args.seed)
     except (FileNotFoundError, ValueError) as e:
-        print(f"gan3d_tf.pretrained: error: {e}", file=sys.stderr)
+        print(f"gan3d_tf.serving.pretrained: error: {e}", file=sys.stderr)
         return 2
     m = metadata["metrics"]["iou"]
     print(f"wrote {args.out}/generator.keras and metadata.json: COV {m['cov']:.3f}, MMD {m['mmd']:.3f}, "

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan3d_tf.generation_metrics import generation_report
+from gan3d_tf.metrics.generation import generation_report
 
 LOG_KEYS = {"cov": "gen_cov", "mmd": "gen_mmd", "one_nna": "gen_1nna", "mean_pairwise_iou": "gen_pairwise_iou"}
 """Report entry -> key added to the epoch's `logs` (History, console line)."""
@@ -19,7 +19,7 @@ class GenerationMonitor(keras.callbacks.Callback):
     The shapes come from `model.sampling_generator` when the model has one
     (e.g. the moving average of G), else `model.generator`, called with
     `training=False` in batches of 32. The scores of
-    `gan3d_tf.generation_metrics.generation_report` are written as
+    `gan3d_tf.metrics.generation.generation_report` are written as
     TensorBoard scalars `generation/cov`, `generation/mmd`,
     `generation/one_nna`, `generation/mean_pairwise_iou`,
     `generation/occupancy` and `generation/n_empty` (step: epoch + 1) and

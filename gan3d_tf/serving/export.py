@@ -40,11 +40,13 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-
-from gan3d_tf.discriminator import Discriminator
-from gan3d_tf.features import feature_extractor, feature_size
-from gan3d_tf.generator import Generator
-from gan3d_tf.linear_head import LinearHead
+from gan3d_tf.data.voxel_npz import load_voxel_npz
+from gan3d_tf.evaluation.classify import fit_svm
+from gan3d_tf.evaluation.features import extract_features, feature_extractor, feature_size
+from gan3d_tf.models.discriminator import Discriminator
+from gan3d_tf.models.generator import Generator
+from gan3d_tf.models.linear_head import LinearHead
+from gan3d_tf.training.run_dir import load_network
 
 GENERATOR = "gan3d_generator"
 FEATURES = "gan3d_features"
@@ -313,10 +315,6 @@ def fit_classifier(discriminator: Discriminator, data_path, seed: int = 0) -> di
     fits the softmax temperature on train, and measures test accuracy when the
     file has a test split.
     """
-    from gan3d_tf.classify import fit_svm
-    from gan3d_tf.data.voxel_npz import load_voxel_npz
-    from gan3d_tf.features import extract_features
-
     r = discriminator.resolution
     train = load_voxel_npz(data_path, "all", "train", resolution=r)
     x = extract_features(discriminator, train.voxels)
@@ -344,8 +342,6 @@ def export_run(run_dir, out="saved_models", classifier_data=None, seed: int = 0)
             servable; None skips that servable.
         seed: seed of the SVM's cross-validation and SGD.
     """
-    from gan3d_tf.sampling import load_network
-
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
         raise FileNotFoundError(f"{run_dir}: not a run directory (no config.json)")
@@ -360,8 +356,6 @@ def export_run(run_dir, out="saved_models", classifier_data=None, seed: int = 0)
         metadata["epochs_trained"] = int(tf.train.load_variable(latest, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
     encoder = None
     if metadata["config"].get("algorithm") == "vaegan":
-        from gan3d_tf.reconstruct import load_encoder
-
-        encoder = load_encoder(run_dir)
+        encoder = load_network(run_dir, "encoder")
     classifier = fit_classifier(discriminator, classifier_data, seed) if classifier_data is not None else None
     return export(generator, discriminator, out, classifier=classifier, encoder=encoder, metadata=metadata)

@@ -17,8 +17,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from gan3d_tf.data.voxel_npz import load_voxel_npz, resample
-from gan3d_tf.discriminator import Discriminator
-from gan3d_tf.features import extract_features
+from gan3d_tf.models.discriminator import Discriminator
+from gan3d_tf.evaluation.features import extract_features
 
 ALPHA_GRID = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)  # L2 penalties of the SVM tried by cross-validation on train
 SVM_EPOCHS = 10  # passes of averaged SGD over the training features per SVM fit

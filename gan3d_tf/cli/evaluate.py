@@ -1,0 +1,272 @@
+"""Evaluate and use a trained 3D-GAN.
+
+    python evaluate.py sample RUN_DIR --n 16 --out samples/   # RUN_DIR or a generator .keras file
+    python evaluate.py classify --model RUN_DIR --data ../shared/data/modelnet10_vox32.npz --json mn10.json
+    python evaluate.py reconstruct --model RUN_DIR --ikea ../shared/data/ikea --json ikea.json
+    python evaluate.py export RUN_DIR --classifier-data ../shared/data/modelnet10_vox32.npz --out saved_models
+    python evaluate.py generation --model RUN_DIR --data ../shared/data/modelnet10_vox32.npz --category chair
+
+`sample` writes samples.npz (key `voxels`: occupancy probabilities
+[n, R, R, R]; key `z`), grid.png (rendered shapes), sample_NNN.obj (marching
+cubes at the threshold) and summary.json.
+
+`classify` fits a linear SVM (C by 3-fold CV on the train split only) on the
+discriminator's features and reports test accuracy next to two baselines
+(random discriminator, raw voxels), per-class accuracy, an exact McNemar test
+of the trained D against the random one on the same test shapes
+(`gan_vs_random_d`), and a confusion-matrix PNG beside the JSON.
+
+`reconstruct` predicts a voxel grid from each IKEA photo with a 3D-VAE-GAN
+run and prints per-category voxel average precision, the mean AP and IoU (at
+0.5), next to a baseline that ignores the image and predicts the mean training
+shape for every photo; with --json it also writes OUT.png, photos next to predictions and
+ground truth. `--views N` adds the same scores on N rendered views of shapes the
+run never trained on (its data's test split), drawn like its training views:
+the model's fit to its own kind of image, apart from the gap to photographs
+(`--views-scene` draws them in another scene, to compare runs trained on
+different ones).
+
+`generation` scores --n generated shapes against all non-empty shapes of one
+category in a split of --data (default test) with COV, MMD and 1-NNA under
+the IoU distance (and the Chamfer distance with --chamfer; see
+gan3d_tf/metrics/generation.py), next to the floor: --n shapes drawn from the
+train split of the same category, scored the same way (what real shapes
+reach). It prints a summary; --json writes the full report.
+
+`export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
+with --classifier-data, gan3d_classifier) as saved_models/<name>/<version>/,
+float32 generator.keras / discriminator.keras under saved_models/keras/<version>/,
+and saved_models/models.config; see gan3d_tf/serving/export.py and the README's Deploy
+section for the signatures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from gan3d_tf.cli import export as export_cli  # noqa: E402
+from gan3d_tf.config import SCENES  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sample", help="write generated shapes as .npz, PNG grid and .obj meshes")
+    s.add_argument("model", metavar="RUN_DIR", help="run directory or generator .keras file")
+    s.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
+    s.add_argument("--out", required=True, help="output directory")
+    s.add_argument("--seed", type=int, default=0, help="seed of the latent draw (default 0)")
+    s.add_argument("--threshold", type=float, default=0.5, help="occupancy level for PNG and meshes (default 0.5)")
+    c = sub.add_parser("classify", help="linear SVM on discriminator features vs. two baselines")
+    c.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or discriminator .keras file")
+    c.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
+    c.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, the confusion matrix)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random-D baseline and CV folds (default 0)")
+    r = sub.add_parser("reconstruct", help="3D-VAE-GAN: IKEA single-image reconstruction, AP per category")
+    r.add_argument("--model", required=True, metavar="RUN_DIR", help="3D-VAE-GAN run directory")
+    r.add_argument("--ikea", required=True, metavar="DIR", help="IKEA test set (Images/, Voxels/, Lists/)")
+    r.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, a picture sheet)")
+    r.add_argument("--views", type=int, default=0, metavar="N",
+                   help="also score N rendered views of held-out shapes, drawn like the run's training views "
+                        "(report key heldout_views; default 0: off)")
+    r.add_argument("--views-scene", choices=SCENES, metavar="SCENE",
+                   help=f"look of the --views images, one of {', '.join(SCENES)} (default: the run's training scene; "
+                        "a fixed one compares runs trained on different scenes)")
+    e = sub.add_parser("export", help="SavedModels for TF Serving and .keras files from a run directory "
+                                      "(the same as export.py)")
+    export_cli.add_arguments(e)
+    g = sub.add_parser("generation", help="COV, MMD, 1-NNA of generated shapes vs. real ones, next to the train floor")
+    g.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or generator .keras file")
+    g.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
+    g.add_argument("--category", required=True, help="class name (or several joined by commas, or 'all')")
+    g.add_argument("--split", choices=("train", "test"), default="test", help="reference split (default test)")
+    g.add_argument("--n", type=int, default=100, help="number of generated shapes and of floor shapes (default 100)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the latent draw and of the floor draw (default 0)")
+    g.add_argument("--chamfer", action="store_true", help="also score with the Chamfer distance (slower)")
+    g.add_argument("--json", metavar="OUT.json", help="also write the full report here")
+    args = p.parse_args(argv)
+    if args.command == "generation":
+        if args.n < 1:
+            p.error(f"--n must be >= 1, got {args.n}")
+        if not os.path.exists(args.model):
+            p.error(f"--model not found: {args.model}")
+        if not os.path.isfile(args.data):
+            p.error(f"--data not found: {args.data}")
+        problem = check_category(args.data, args.category, args.split)
+        if problem:
+            p.error(problem)
+    if args.command == "reconstruct":
+        if not os.path.isfile(os.path.join(args.model, "config.json")):
+            p.error(f"not a run directory (no config.json): {args.model}")
+        if not os.path.isfile(os.path.join(args.ikea, "Lists", "Images.txt")):
+            p.error(f"--ikea: {args.ikea} has no Lists/Images.txt; expected the IKEA test set directory")
+        if args.views < 0:
+            p.error(f"--views must be >= 0, got {args.views}")
+        if args.views_scene is not None and not args.views:
+            p.error("--views-scene needs --views N")
+    if args.command == "export":
+        export_cli.check(p, args)
+    if args.command == "classify":
+        for flag in ("model", "data"):
+            if not os.path.exists(getattr(args, flag)):
+                p.error(f"--{flag} not found: {getattr(args, flag)}")
+    if args.command == "sample":
+        if args.n < 1:
+            p.error(f"--n must be >= 1, got {args.n}")
+        if not 0 < args.threshold < 1:
+            p.error(f"--threshold must be in (0, 1), got {args.threshold}")
+        if not os.path.exists(args.model):
+            p.error(f"model not found: {args.model}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from gan3d_tf.evaluation import sampling
+
+    if args.command == "classify":
+        return classify(args)
+    if args.command == "generation":
+        return generation(args)
+    if args.command == "reconstruct":
+        from pathlib import Path
+
+        from gan3d_tf.evaluation.reconstruct import evaluate_ikea, evaluate_views, load_image_to_shape, training_means
+
+        try:
+            encoder, generator = load_image_to_shape(args.model)
+            sheet = str(Path(args.json).with_suffix(".png")) if args.json else None
+            means = training_means(args.model)  # the training shapes are read once for both evaluations
+            report = evaluate_ikea(encoder, generator, args.ikea, sheet, means)
+            if args.views:
+                report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views, means=means,
+                                                          scene=args.views_scene)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"evaluate.py: error: {e}", file=sys.stderr)
+            return 2
+        print_report(report, args.json)
+        return 0
+    if args.command == "export":
+        return export_cli.run(args, "evaluate.py")
+    if args.command == "sample":
+        from gan3d_tf.training.run_dir import load_network
+
+        try:
+            generator = load_network(args.model, "generator")
+        except FileNotFoundError as e:
+            print(f"evaluate.py: error: {e}", file=sys.stderr)
+            return 2
+        summary = sampling.write_samples(generator, args.n, args.out, args.seed, args.threshold)
+        summary["meshes"] = len(summary["meshes"])
+        print(json.dumps(summary, indent=2))
+    return 0
+
+
+def classify(args) -> int:
+    from gan3d_tf.evaluation.classify import classify as run_classify
+    from gan3d_tf.training.run_dir import load_network
+
+    try:
+        discriminator = load_network(args.model, "discriminator")
+        report = run_classify(discriminator, args.data, seed=args.seed)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"evaluate.py: error: {e}", file=sys.stderr)
+        return 2
+    print_report(report, args.json)
+    if args.json:
+        from pathlib import Path
+
+        from gan3d_tf.evaluation.classify import save_confusion_png
+
+        save_confusion_png(report["confusion"], report["classes"], Path(args.json).with_suffix(".png"))
+    return 0
+
+
+def check_category(data_path: str, category: str, split: str) -> str | None:
+    """Why `--category`/`--split` do not fit the .npz at data_path (a message naming the flag), or None."""
+    import zipfile
+
+    import numpy as np
+
+    from gan3d_tf.data.voxel_npz import class_names, split_categories
+
+    try:
+        data = np.load(data_path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        return f"--data: {data_path} is not a readable .npz file ({type(e).__name__}: {e})"
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        return f"--data: {data_path} is a single array, not a .npz file with X_train, y_train, X_test, y_test"
+    with data:
+        for s in sorted({"train", split}):
+            if f"X_{s}" not in data.files or f"y_{s}" not in data.files:
+                return f"--data: {data_path} has no {s} split (keys X_{s}, y_{s}); found {sorted(data.files)}"
+        classes = class_names(data)
+    if category == "all":
+        return None
+    try:
+        names = split_categories(category)
+    except ValueError as e:
+        return f"--category: {e}"
+    unknown = [c for c in names if c not in classes]
+    if unknown:
+        return f"--category: unknown category {unknown[0]!r} in {data_path}; choose one of {list(classes)} or 'all'"
+    return None
+
+
+def generation(args) -> int:
+    """`evaluate.py generation`: the generator's and the train floor's generation report."""
+    import time
+    from pathlib import Path
+
+    from gan3d_tf.evaluation.sampling import generator_report
+    from gan3d_tf.training.run_dir import load_network
+
+    start = time.perf_counter()
+    try:
+        report = generator_report(load_network(args.model, "generator"), args.data, args.category, args.split,
+                                  args.n, args.seed, args.chamfer)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"evaluate.py: error: {e}", file=sys.stderr)
+        return 2
+    report = {"model": args.model, **report}
+    floor, notes, resolution = report["floor"], report["floor"]["notes"], report["resolution"]
+    report["wall_seconds"] = round(time.perf_counter() - start, 2)
+    print(f"{args.category}: {args.n} generated shapes (seed {args.seed}) vs {report['n_reference']} {args.split} "
+          f"shapes at {resolution}^3 ({report['n_reference_empty_dropped']} empty {args.split} grids dropped); "
+          f"floor: {floor['n_floor']} of {floor['n_train']} train shapes")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"{'':16}{'COV':>7}{'MMD':>8}{'1-NNA':>8}")
+    for distance in ("iou", "chamfer") if args.chamfer else ("iou",):
+        for name, r in (("model", report), ("floor", floor)):
+            s = r[distance]
+            print(f"{distance:8}{name:8}{s['cov']:7.3f}{s['mmd']:8.3f}{s['one_nna']:8.3f}")
+    for name, r in (("model", report), ("floor", floor)):
+        pairwise = "n/a" if r["mean_pairwise_iou"] is None else f"{r['mean_pairwise_iou']:.3f}"
+        print(f"{name}: occupancy {r['occupancy']:.3f}, {r['n_empty']} empty, mean pairwise IoU {pairwise}")
+    print(f"wall {report['wall_seconds']:.1f} s")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def print_report(report: dict, json_path: str | None) -> None:
+    """Prints the report as JSON and, when json_path is given, writes it there too."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if json_path:
+        from pathlib import Path
+
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Train a 3D-GAN.
+
+    python train.py --category chair                       # paper 64^3 model, built-in chairs
+    python train.py --category chair --preset smoke --epochs 3 --out runs/smoke
+    python train.py --category chair --data ../shared/data/modelnet10_vox32.npz --preset modelnet32
+    python train.py --out runs/smoke --resume --epochs 6   # continue a run
+    python train.py --model vaegan --category chair          # 3D-VAE-GAN on rendered views of built-in chairs
+    python train.py --model vaegan --recipe separate --gan-run runs/chair-paper64 --category chair
+    python train.py --init-from runs/smoke --g-lr 1e-3 --epochs 3 --seed 1 --out runs/smoke-ft   # fine-tune a run
+
+Writes RUN_DIR (default runs/<category>-<preset>) with config.json,
+checkpoints/, logs/ (TensorBoard: `tensorboard --logdir RUN_DIR/logs`),
+samples/ and, at the end, generator.keras and discriminator.keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from gan3d_tf.config import D_NORMS, D_PASSES, LOSSES, PRESETS, SCENES, Z_DISTRIBUTIONS  # noqa: E402
+from gan3d_tf.config.resolve import resolve_config  # noqa: E402, F401  (train.resolve_config, for the tests)
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=("gan", "vaegan"),
+                   help="gan: 3D-GAN on voxels (default); vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs")
+    p.add_argument("--recipe", choices=("joint", "separate"),
+                   help="vaegan: train E, G, D jointly (default) or E only, on the fixed G and D of a trained "
+                        "3D-GAN (--gan-run) or of the --init-from run")
+    p.add_argument("--gan-run", metavar="RUN_DIR", help="vaegan --recipe separate: the 3D-GAN run to start from")
+    p.add_argument("--image-size", type=int, help="vaegan: side of the input images in pixels (paper: 256)")
+    p.add_argument("--e-lr", type=float, help="vaegan: Adam step size of the encoder (default: 1e-4)")
+    p.add_argument("--kl-weight", type=float, help="vaegan: alpha_1, weight of the KL term (paper: 5)")
+    p.add_argument("--recon-weight", type=float, help="vaegan: alpha_2, weight of the reconstruction term (paper: 1e-4)")
+    p.add_argument("--view-distance", type=float, nargs=2, metavar=("MIN", "MAX"),
+                   help="vaegan: camera distance range of training views, in grid sides (default: 2.2 2.8)")
+    p.add_argument("--scene", choices=SCENES,
+                   help="vaegan: look of the training views: plain (default), room (floor, wall, texture, jitter) or "
+                        "photo (room with real-photograph wall and object textures)")
+    p.add_argument("--category", help="class to train on, several joined by commas (bed,chair), or 'all' (default: chair)")
+    p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
+    p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="model/optimiser preset (default: paper64 with a GPU, chair32 without: the recipe that "
+                        "learns on a CPU)")
+    p.add_argument("--epochs", type=int, help="total epochs to reach (a resumed run continues up to this)")
+    p.add_argument("--batch-size", type=int, help="global batch size (split across replicas)")
+    p.add_argument("--g-lr", type=float, help="Adam step size of G (default: the preset's; paper 0.0025)")
+    p.add_argument("--d-lr", type=float, help="Adam step size of D (default: the preset's; paper 1e-5)")
+    p.add_argument("--d-acc-threshold", type=float,
+                   help="D is updated only when its batch accuracy is <= this (paper: 0.8; 1: every step; < 0: never)")
+    p.add_argument("--z-prior", choices=Z_DISTRIBUTIONS,
+                   help="distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)")
+    p.add_argument("--loss", choices=LOSSES,
+                   help="paper: BCE from logits with D's accuracy gate (default of paper64/modelnet32); "
+                        "hinge; wgan-gp: Wasserstein loss with a per-sample gradient penalty (3D-IWGAN)")
+    p.add_argument("--d-norm", choices=D_NORMS, help="normalisation of D's hidden convs (paper: batch)")
+    p.add_argument("--n-critic", type=int, help="D steps per G step (3D-IWGAN: 5)")
+    p.add_argument("--gp-weight", type=float, help="wgan-gp: weight lambda of the gradient penalty (default 10)")
+    p.add_argument("--d-passes", choices=D_PASSES,
+                   help="joint: one D pass over concat(real, fake); separate: all-real and all-fake passes")
+    p.add_argument("--ema-decay", type=float,
+                   help="moving average of G's weights per G step, used for samples, metrics and export (0: off)")
+    p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="Adam betas of G and D")
+    p.add_argument("--val-fraction", type=float,
+                   help="fraction of the training shapes held out (seeded) for the generation monitor")
+    p.add_argument("--monitor-every", type=int, metavar="N",
+                   help="score 64 fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs "
+                        "(TensorBoard and console; 0: off)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] "
+                        "(JSON values; repeatable)")
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
+    p.add_argument("--init-from", metavar="RUN_DIR",
+                   help="fine-tune: start from RUN_DIR's config and trained networks, fresh optimisers; "
+                        "other flags override its config, except the architecture")
+    p.add_argument("--seed", type=int, help="seed of weights, z, data order and built-in shapes (default: 0)")
+    p.add_argument("--mixed-precision", action="store_true", default=None,
+                   help="bf16 compute on CPU, fp16 with loss scaling on GPU")
+    p.add_argument("--strategy", choices=("auto", "mirrored", "default"), default="auto",
+                   help="auto: MirroredStrategy over all GPUs when there are several")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        config, run_dir = resolve_config(args)
+        from gan3d_tf import training
+
+        training.check_run_dir(run_dir, args.resume)
+        data = training.load_training_data(config)
+        print(f"training on {len(data.voxels)} {config.data.category} shapes from {data.source} "
+              f"at {config.model.resolution}^3 (skipped {data.n_empty_skipped} empty grids) -> {run_dir}",
+              flush=True)
+        strategy = training.make_strategy(args.strategy)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 2
+    print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", flush=True)
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "commands.txt"), "a") as log:  # every invocation, for the metadata of a shipped model
+        log.write(" ".join(["python", "train.py", *(sys.argv[1:] if argv is None else argv)]) + "\n")
+    verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
+    training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose)
+    print(f"done: {run_dir}/{'encoder' if config.algorithm == 'vaegan' else 'generator'}.keras", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Shipping trained runs: TF Serving SavedModels, portable `.keras` files, pretrained-model folders."""

@@ -1,0 +1,15 @@
+"""Training: builders, the run directory, the fit loop and its callbacks (what `train.py` calls).
+
+Depends on `gan3d_tf.models`, `gan3d_tf.data`, `gan3d_tf.metrics` and
+`gan3d_tf.visual`; evaluation and serving use it, never the reverse.
+"""
+
+from gan3d_tf.training.builders import build_discriminator, build_encoder, build_generator, dtype_policy
+from gan3d_tf.training.loop import (
+    Run, build_gan, check_run_dir, fixed_z, load_training_data, make_strategy, open_run, split_validation, train,
+)
+from gan3d_tf.training.run_dir import RunDir, load_network
+
+__all__ = ["Run", "RunDir", "build_discriminator", "build_encoder", "build_gan", "build_generator", "check_run_dir",
+           "dtype_policy", "fixed_z", "load_network", "load_training_data", "make_strategy", "open_run",
+           "split_validation", "train"]

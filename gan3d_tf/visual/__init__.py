@@ -1,0 +1,1 @@
+"""Pictures and meshes of voxel grids: rendering to PNG, marching cubes to OBJ."""
