@@ -41,6 +41,41 @@ def test_run_directory_and_encoder_file(vaegan_run):
     assert config["algorithm"] == "vaegan" and config["vaegan"]["scene"] == "room"
 
 
+def test_every_saved_file_loads_in_a_fresh_process_with_only_gan3d_tf_imported(vaegan_run, tmp_path):
+    """encoder.keras, generator.keras and discriminator.keras: `import gan3d_tf`, then safe-mode loads give the same
+    outputs as the networks in this process."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(2, 64, 64, 3)).astype(np.float32)
+    z = rng.normal(size=(2, 16)).astype(np.float32)
+    np.savez(tmp_path / "inputs.npz", images=images, z=z)
+    code = textwrap.dedent("""
+        import json, sys
+        import numpy as np
+        import gan3d_tf  # the only project import: it must register every class these files use
+        import keras
+        run, tmp = sys.argv[1], sys.argv[2]
+        x = np.load(tmp + "/inputs.npz")
+        e = keras.saving.load_model(run + "/encoder.keras", safe_mode=True)
+        g = keras.saving.load_model(run + "/generator.keras", safe_mode=True)
+        d = keras.saving.load_model(run + "/discriminator.keras", safe_mode=True)
+        mean = np.asarray(e(x["images"], training=False)[0])
+        voxels = np.asarray(g(x["z"], training=False))
+        np.savez(tmp + "/outputs.npz", mean=mean, voxels=voxels, logits=np.asarray(d(voxels, training=False)))
+        print(json.dumps([type(m).__name__ for m in (e, g, d)]))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code, str(vaegan_run), str(tmp_path)], capture_output=True,
+                          text=True, env=ENV, cwd="/", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["Encoder", "Generator", "Discriminator"]
+    out = np.load(tmp_path / "outputs.npz")
+    e, g, d = (keras.saving.load_model(vaegan_run / f"{p}.keras") for p in ("encoder", "generator", "discriminator"))
+    np.testing.assert_allclose(out["mean"], np.asarray(e(images, training=False)[0]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["voxels"], np.asarray(g(z, training=False)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["logits"], np.asarray(d(out["voxels"], training=False)), rtol=1e-4, atol=1e-4)
+
+
 def test_exact_resume(tmp_path):
     from gan3d_tf import training
 

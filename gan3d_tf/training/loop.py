@@ -60,7 +60,7 @@ def load_training_data(config: Config) -> VoxelSet:
         if c not in procedural.CATEGORIES:
             raise ValueError(
                 f"unknown category {c!r} for the built-in data; choose one of "
-                f"{list(procedural.CATEGORIES)} or 'all' (or pass --data FILE.npz)"
+                f"{list(procedural.CATEGORIES)} or 'all' (or set data.path to a voxel .npz)"
             )
     per_class = [procedural.make_dataset(c, data.builtin_size, res, seed=config.seed) for c in categories]
     labels = np.concatenate([np.full(len(v), i) for i, v in enumerate(per_class)])
@@ -171,11 +171,11 @@ def check_run_dir(run_dir, resume: bool) -> None:
     run_dir = Path(run_dir)
     has_ckpt = (run_dir / "checkpoints" / "checkpoint").is_file()
     if resume and not (run_dir / "config.json").is_file():
-        raise FileNotFoundError(f"--resume: {run_dir / 'config.json'} not found; is {run_dir} a run directory?")
+        raise FileNotFoundError(f"cannot resume {run_dir}: {run_dir / 'config.json'} not found; is it a run directory?")
     if resume and not has_ckpt:
-        raise FileNotFoundError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
+        raise FileNotFoundError(f"cannot resume {run_dir}: no checkpoint in {run_dir / 'checkpoints'}")
     if not resume and has_ckpt:
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+        raise FileExistsError(f"{run_dir} already holds a run; resume it or choose another run directory")
 
 
 def fixed_z(config: Config) -> np.ndarray:
