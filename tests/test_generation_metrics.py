@@ -42,7 +42,9 @@ def test_iou_distance_in_blocks(monkeypatch):
     rng = np.random.default_rng(0)
     a, b = rng.random((7, 4, 4, 4)), rng.random((5, 4, 4, 4))
     whole = gm.iou_distance(a, b)
-    monkeypatch.setattr(gm, "_BLOCK_ELEMENTS", 2 * 64)  # blocks of 2 rows
+    from gan3d_tf.metrics import iou
+
+    monkeypatch.setattr(iou, "_BLOCK_ELEMENTS", 2 * 64)  # blocks of 2 rows
     np.testing.assert_array_equal(gm.iou_distance(a, b), whole)
 
 

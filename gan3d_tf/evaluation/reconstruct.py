@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
 from gan3d_tf.config import Config
 from gan3d_tf.data import procedural
 from gan3d_tf.data.ikea import category_of, load_ikea, load_image
 from gan3d_tf.data.views import view_pairs
 from gan3d_tf.data.voxel_npz import load_voxel_npz
 from gan3d_tf.metrics.reconstruction import average_precision_by_category, iou, save_reconstruction_sheet, to_grid
+from gan3d_tf.models.batched import predict_batched
 from gan3d_tf.models.vaegan3d import kl_divergence, prior_moments
 from gan3d_tf.training import load_training_data
 from gan3d_tf.training.run_dir import RunDir, load_network
@@ -37,15 +39,13 @@ def load_image_to_shape(run_dir):
 
 def encode(encoder, images: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """The posterior q(z|y) of each image: (mean, log_variance), float32 [N, z_dim] each."""
-    parts = [encoder(tf.constant(images[i:i + batch_size]), training=False) for i in range(0, len(images), batch_size)]
-    return (np.concatenate([np.asarray(m, np.float32) for m, _ in parts]),
-            np.concatenate([np.asarray(v, np.float32) for _, v in parts]))
+    mean, log_variance = predict_batched(encoder, images, batch_size)
+    return mean, log_variance
 
 
 def decode(generator, z: np.ndarray, batch_size: int = 16) -> np.ndarray:
     """Occupancy probabilities [N, R, R, R] of latent vectors z [N, z_dim]."""
-    forward = tf.function(lambda x: tf.cast(generator(x, training=False), tf.float32))
-    return np.concatenate([forward(tf.constant(z[i:i + batch_size])).numpy() for i in range(0, len(z), batch_size)])
+    return predict_batched(generator, z, batch_size, compiled=True)
 
 
 def predict(encoder, generator, images: np.ndarray, batch_size: int = 16) -> np.ndarray:

@@ -11,6 +11,7 @@ import tensorflow as tf
 from gan3d_tf.data.voxel_npz import load_voxel_npz
 from gan3d_tf.metrics.generation import generation_report
 from gan3d_tf.metrics.iou import mean_pairwise_iou
+from gan3d_tf.models.batched import predict_batched
 from gan3d_tf.models.gan3d import sample_z
 from gan3d_tf.models.generator import Generator
 from gan3d_tf.visual.mesh import voxels_to_mesh
@@ -27,10 +28,7 @@ def generate(generator: Generator, n: int, seed: int = 0, batch_size: int = 32) 
         raise ValueError(f"n must be >= 1, got {n}")
     rng = tf.random.Generator.from_seed(seed)
     z = sample_z(rng, n, generator.z_dim, generator.z_distribution).numpy()
-    voxels = np.concatenate([
-        np.asarray(generator(z[i:i + batch_size], training=False)) for i in range(0, n, batch_size)
-    ])
-    return z, voxels
+    return z, predict_batched(generator, z, batch_size)
 
 
 def generator_report(generator: Generator, data_path, category: str, split: str = "test", n: int = 100,

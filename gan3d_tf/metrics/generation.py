@@ -28,68 +28,13 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from gan3d_tf.metrics.iou import as_grids, filled_pair, gram, iou_distance  # noqa: F401  (iou_distance: also here)
+
 EMPTY_CHAMFER = 2 * math.sqrt(3)
 """Chamfer distance between an empty and a non-empty grid: an upper bound of
 the distance of any two non-empty grids (each one-way mean is at most the
 grid diagonal, sqrt(3) in the 1/R scaling, and the symmetric distance is
 the sum of the two)."""
-
-_BLOCK_ELEMENTS = 2**24  # float32 elements per block of rows (64 MB)
-
-
-def _grids(x, name: str) -> np.ndarray:
-    """x as an [N, R, R, R] array, or a ValueError naming it."""
-    x = np.asarray(x)
-    if x.ndim != 4 or not x.shape[1] == x.shape[2] == x.shape[3]:
-        raise ValueError(f"{name} must have shape [N, R, R, R], got {x.shape}")
-    return x
-
-
-def _filled(a, b, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean occupancy of two grid sets of one resolution, each [N, R, R, R]."""
-    a, b = _grids(a, "a"), _grids(b, "b")
-    if a.shape[1:] != b.shape[1:]:
-        raise ValueError(f"a and b must have the same resolution, got {a.shape[1:]} and {b.shape[1:]}")
-    return a > threshold, b > threshold
-
-
-def _gram(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """x @ y.T for x [N, V], y [M, V] (bool or float), in float32 blocks of rows.
-
-    Only one block of each operand is converted to float32 at a time, so
-    the memory beyond the inputs and the [N, M] float64 result is two blocks
-    of 64 MB.
-    """
-    out = np.empty((len(x), len(y)), np.float64)
-    rows = max(1, _BLOCK_ELEMENTS // max(1, x.shape[1]))
-    for i in range(0, len(x), rows):
-        xi = x[i:i + rows].astype(np.float32)
-        for j in range(0, len(y), rows):
-            out[i:i + rows, j:j + rows] = xi @ y[j:j + rows].astype(np.float32).T
-    return out
-
-
-def iou_distance(a, b, threshold: float = 0.5) -> np.ndarray:
-    """1 - IoU between every grid of `a` and every grid of `b`.
-
-    Two empty grids have IoU 1 (distance 0); an empty and a non-empty grid
-    have IoU 0 (distance 1). Computed in blocks of rows, so 2000 x 2000
-    grids of 32^3 need about 0.3 GB beyond the inputs.
-
-    Args:
-        a: [N, R, R, R] occupancies (probabilities or {0, 1}).
-        b: [M, R, R, R] occupancies at the same resolution.
-        threshold: a voxel is filled when its occupancy is above this.
-
-    Returns:
-        float64 [N, M] distances in [0, 1].
-    """
-    fa, fb = _filled(a, b, threshold)
-    fa, fb = fa.reshape(len(fa), -1), fb.reshape(len(fb), -1)
-    inter = _gram(fa, fb)
-    union = fa.sum(axis=1)[:, None] + fb.sum(axis=1)[None, :] - inter
-    return 1.0 - np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-
 
 def surface(grid: np.ndarray) -> np.ndarray:
     """The surface voxels of one boolean grid: filled voxels with an empty
@@ -131,7 +76,7 @@ def chamfer_distance(a, b, threshold: float = 0.5) -> np.ndarray:
     Returns:
         float64 [N, M] distances, >= 0.
     """
-    fa, fb = _filled(a, b, threshold)
+    fa, fb = filled_pair(a, b, threshold)
     r = fa.shape[1]
 
     def surfaces_and_maps(grids):
@@ -145,8 +90,8 @@ def chamfer_distance(a, b, threshold: float = 0.5) -> np.ndarray:
     sa, ta = surfaces_and_maps(fa)
     sb, tb = surfaces_and_maps(fb)
     na, nb = sa.sum(axis=1), sb.sum(axis=1)
-    a_to_b = _gram(sa, tb) / np.maximum(na, 1)[:, None]
-    b_to_a = _gram(sb, ta) / np.maximum(nb, 1)[:, None]
+    a_to_b = gram(sa, tb) / np.maximum(na, 1)[:, None]
+    b_to_a = gram(sb, ta) / np.maximum(nb, 1)[:, None]
     d = a_to_b + b_to_a.T
     empty_a, empty_b = (na == 0)[:, None], (nb == 0)[None, :]
     d = np.where(empty_a & empty_b, 0.0, d)
@@ -228,7 +173,7 @@ def generation_report(samples, reference, threshold: float = 0.5, chamfer: bool 
          one sample; two empty grids count as IoU 1)}.
         Scores are fractions, not percent.
     """
-    samples, reference = _grids(samples, "samples"), _grids(reference, "reference")
+    samples, reference = as_grids(samples, "samples"), as_grids(reference, "reference")
     if not len(samples) or not len(reference):
         raise ValueError(f"need at least one sample and one reference shape, got {len(samples)} and {len(reference)}")
     filled = (samples > threshold).reshape(len(samples), -1)

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan3d_tf.metrics.generation import generation_report
+from gan3d_tf.models.batched import predict_batched
 
 LOG_KEYS = {"cov": "gen_cov", "mmd": "gen_mmd", "one_nna": "gen_1nna", "mean_pairwise_iou": "gen_pairwise_iou"}
 """Report entry -> key added to the epoch's `logs` (History, console line)."""
@@ -61,8 +62,7 @@ class GenerationMonitor(keras.callbacks.Callback):
     def generate(self) -> np.ndarray:
         """The shapes of the fixed latent batch, float32 [n, R, R, R]."""
         generator = getattr(self.model, "sampling_generator", self.model.generator)
-        return np.concatenate([np.asarray(generator(self.z[i:i + 32], training=False))
-                               for i in range(0, len(self.z), 32)])
+        return predict_batched(generator, self.z, 32)
 
     def on_train_begin(self, logs=None):
         self._writer = tf.summary.create_file_writer(self.log_dir)
