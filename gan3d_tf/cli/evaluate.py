@@ -127,64 +127,55 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from gan3d_tf.evaluation import sampling
-
-    if args.command == "classify":
-        return classify(args)
-    if args.command == "generation":
-        return generation(args)
-    if args.command == "reconstruct":
-        from pathlib import Path
-
-        from gan3d_tf.evaluation.reconstruct import evaluate_ikea, evaluate_views, load_image_to_shape, training_means
-
-        try:
-            encoder, generator = load_image_to_shape(args.model)
-            sheet = str(Path(args.json).with_suffix(".png")) if args.json else None
-            means = training_means(args.model)  # the training shapes are read once for both evaluations
-            report = evaluate_ikea(encoder, generator, args.ikea, sheet, means)
-            if args.views:
-                report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views, means=means,
-                                                          scene=args.views_scene)
-        except (FileNotFoundError, ValueError) as e:
-            print(f"evaluate.py: error: {e}", file=sys.stderr)
-            return 2
-        print_report(report, args.json)
-        return 0
     if args.command == "export":
         return export_cli.run(args, "evaluate.py")
-    if args.command == "sample":
-        from gan3d_tf.training.run_dir import load_network
-
-        try:
-            generator = load_network(args.model, "generator")
-        except FileNotFoundError as e:
-            print(f"evaluate.py: error: {e}", file=sys.stderr)
-            return 2
-        summary = sampling.write_samples(generator, args.n, args.out, args.seed, args.threshold)
-        summary["meshes"] = len(summary["meshes"])
-        print(json.dumps(summary, indent=2))
-    return 0
-
-
-def classify(args) -> int:
-    from gan3d_tf.evaluation.classify import classify as run_classify
-    from gan3d_tf.training.run_dir import load_network
-
+    command = {"sample": sample, "classify": classify, "generation": generation, "reconstruct": reconstruct}
     try:
-        discriminator = load_network(args.model, "discriminator")
-        report = run_classify(discriminator, args.data, seed=args.seed)
-    except (FileNotFoundError, ValueError) as e:
+        command[args.command](args)
+    except (FileNotFoundError, FileExistsError, ValueError) as e:  # bad input, named by the library
         print(f"evaluate.py: error: {e}", file=sys.stderr)
         return 2
+    return 0
+
+
+def sample(args) -> None:
+    """`evaluate.py sample`: samples.npz, grid.png, meshes and summary.json."""
+    from gan3d_tf.evaluation.sampling import write_samples
+    from gan3d_tf.training.run_dir import load_network
+
+    summary = write_samples(load_network(args.model, "generator"), args.n, args.out, args.seed, args.threshold)
+    summary["meshes"] = len(summary["meshes"])
+    print(json.dumps(summary, indent=2))
+
+
+def reconstruct(args) -> None:
+    """`evaluate.py reconstruct`: IKEA AP per category (and held-out rendered views with --views)."""
+    from pathlib import Path
+
+    from gan3d_tf.evaluation.reconstruct import evaluate_ikea, evaluate_views, load_image_to_shape, training_means
+
+    encoder, generator = load_image_to_shape(args.model)
+    sheet = str(Path(args.json).with_suffix(".png")) if args.json else None
+    means = training_means(args.model)  # the training shapes are read once for both evaluations
+    report = evaluate_ikea(encoder, generator, args.ikea, sheet, means)
+    if args.views:
+        report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views, means=means,
+                                                  scene=args.views_scene)
+    print_report(report, args.json)
+
+
+def classify(args) -> None:
+    """`evaluate.py classify`: linear SVM on D's features next to the random-D and raw-voxel baselines."""
+    from pathlib import Path
+
+    from gan3d_tf.evaluation.classify import classify as run_classify
+    from gan3d_tf.evaluation.classify import save_confusion_png
+    from gan3d_tf.training.run_dir import load_network
+
+    report = run_classify(load_network(args.model, "discriminator"), args.data, seed=args.seed)
     print_report(report, args.json)
     if args.json:
-        from pathlib import Path
-
-        from gan3d_tf.evaluation.classify import save_confusion_png
-
         save_confusion_png(report["confusion"], report["classes"], Path(args.json).with_suffix(".png"))
-    return 0
 
 
 def check_category(data_path: str, category: str, split: str) -> str | None:
@@ -218,7 +209,7 @@ def check_category(data_path: str, category: str, split: str) -> str | None:
     return None
 
 
-def generation(args) -> int:
+def generation(args) -> None:
     """`evaluate.py generation`: the generator's and the train floor's generation report."""
     import time
     from pathlib import Path
@@ -227,12 +218,8 @@ def generation(args) -> int:
     from gan3d_tf.training.run_dir import load_network
 
     start = time.perf_counter()
-    try:
-        report = generator_report(load_network(args.model, "generator"), args.data, args.category, args.split,
-                                  args.n, args.seed, args.chamfer)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"evaluate.py: error: {e}", file=sys.stderr)
-        return 2
+    report = generator_report(load_network(args.model, "generator"), args.data, args.category, args.split,
+                              args.n, args.seed, args.chamfer)
     report = {"model": args.model, **report}
     floor, notes, resolution = report["floor"], report["floor"]["notes"], report["resolution"]
     report["wall_seconds"] = round(time.perf_counter() - start, 2)
@@ -254,7 +241,6 @@ def generation(args) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
-    return 0
 
 
 def print_report(report: dict, json_path: str | None) -> None:
