@@ -42,3 +42,23 @@ def test_run_dir_errors_name_the_problem(tmp_path):
         RunDir(tmp_path / "gan").load("encoder")
     with pytest.raises(ValueError, match="part must be one of"):
         RunDir(tmp_path / "gan").load("critic")
+
+
+def test_a_failed_resume_leaves_the_saved_config_and_data_record(tmp_path):
+    config = tiny_config(**{"train.epochs": 1})
+    training.train(config, tmp_path / "run", verbose=0)
+    saved = {name: (tmp_path / "run" / name).read_text() for name in ("config.json", "data.json")}
+    other = config.replace(**{"model.g_widths": (32, 8), "data.builtin_size": 32, "train.epochs": 2})
+    with pytest.raises(Exception):  # the checkpoint does not fit the other architecture
+        training.train(other, tmp_path / "run", resume=True, verbose=0)
+    for name, text in saved.items():
+        assert (tmp_path / "run" / name).read_text() == text, name
+
+
+def test_model_config_names_a_resolution_no_stage_count_gives():
+    from gan3d_tf.config import ModelConfig
+
+    with pytest.raises(ValueError, match=r"resolution must be 4 \* 2\^k .*got 48"):
+        ModelConfig(resolution=48, g_widths=(64, 32, 16), d_widths=(16, 32, 64)).validate()
+    with pytest.raises(ValueError, match="use 3 stages"):
+        ModelConfig(resolution=32, g_widths=(64, 32), d_widths=(16, 32)).validate()

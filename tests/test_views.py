@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan3d_tf.data import views
+from gan3d_tf.data import raycast, scenes, views
 from gan3d_tf.data.procedural import make_dataset
 
 BG = (0.1, 0.2, 0.3)
@@ -26,7 +26,7 @@ def _l_shape(r: int = 32) -> np.ndarray:
 
 
 def _mask(grid, azimuth, elevation=25.0, distance=2.5, size=64) -> np.ndarray:
-    return views.render_layers(grid, azimuth, elevation, distance, image_size=size)[1].numpy()
+    return raycast.render_layers(grid, azimuth, elevation, distance, image_size=size)[1].numpy()
 
 
 # --------------------------------------------------------------------------
@@ -37,7 +37,7 @@ def _mask(grid, azimuth, elevation=25.0, distance=2.5, size=64) -> np.ndarray:
 @pytest.mark.parametrize("r", [16, 32, 64])
 def test_output_dtype_shape_range(r):
     chair = make_dataset("chair", 1, resolution=r, seed=0)[0]
-    image, mask = views.render_view(chair, 30.0, 20.0, 2.4, image_size=72, background=BG, return_mask=True)
+    image, mask = raycast.render_view(chair, 30.0, 20.0, 2.4, image_size=72, background=BG, return_mask=True)
     assert image.dtype == tf.float32 and image.shape == (72, 72, 3)
     assert mask.dtype == tf.float32 and mask.shape == (72, 72)
     image, mask = image.numpy(), mask.numpy()
@@ -46,13 +46,13 @@ def test_output_dtype_shape_range(r):
     assert 0.05 < mask.mean() < 0.6
     # A [R, R, R, 1] grid and a float or bool grid render the same.
     for same in (chair[..., None], chair.astype(np.float32), chair.astype(bool)):
-        np.testing.assert_array_equal(views.render_view(same, 30.0, 20.0, 2.4, image_size=72, background=BG), image)
+        np.testing.assert_array_equal(raycast.render_view(same, 30.0, 20.0, 2.4, image_size=72, background=BG), image)
 
 
 def test_centred_cube_from_the_front():
     """Centre pixel is lit object, corners are exactly the background, and the square has the pinhole size."""
     cube = _grid()  # half-size 0.25 grid sides, centred
-    image, mask = views.render_view(
+    image, mask = raycast.render_view(
         cube, 0.0, 0.0, 2.5, image_size=64, background=BG, color=(1.0, 1.0, 1.0), light=(0.0, -1.0, 0.0),
         return_mask=True,
     )
@@ -65,7 +65,7 @@ def test_centred_cube_from_the_front():
     bg_pixels = image[mask == 0]
     np.testing.assert_array_equal(bg_pixels, np.broadcast_to(np.float32(BG), bg_pixels.shape))
     # Front face at distance 2.25, half-size 0.25, fov 40: half-side in pixels.
-    half = 0.25 / 2.25 / math.tan(math.radians(views.DEFAULT_FOV / 2)) * 32
+    half = 0.25 / 2.25 / math.tan(math.radians(raycast.DEFAULT_FOV / 2)) * 32
     rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
     for idx in (rows, cols):
         assert abs(idx.min() - (32 - half)) <= 1 and abs(idx.max() + 1 - (32 + half)) <= 1
@@ -73,8 +73,8 @@ def test_centred_cube_from_the_front():
 
 
 def test_empty_grid_renders_pure_background():
-    background = views.random_background(3, 64, kind="noise")
-    image, mask = views.render_view(np.zeros((32, 32, 32)), 40.0, 10.0, 2.4, image_size=64,
+    background = scenes.random_background(3, 64, kind="noise")
+    image, mask = raycast.render_view(np.zeros((32, 32, 32)), 40.0, 10.0, 2.4, image_size=64,
                                     background=background, return_mask=True)
     np.testing.assert_array_equal(image.numpy(), background.numpy())
     assert not mask.numpy().any()
@@ -116,21 +116,21 @@ def test_faces_towards_the_light_are_brighter():
     cube = _grid(32, (4, 4, 4), (28, 28, 28))
     probes = {"-x": (40, 24), "-y": (40, 40), "+z": (20, 32)}
     for light, lit in (((-1.0, 0.0, 0.0), "-x"), ((0.0, -1.0, 0.0), "-y"), ((0.0, 0.0, 1.0), "+z")):
-        shade = views.render_layers(cube, 45.0, 30.0, 2.5, image_size=64, light=light)[0].numpy()
+        shade = raycast.render_layers(cube, 45.0, 30.0, 2.5, image_size=64, light=light)[0].numpy()
         values = {face: shade[p] for face, p in probes.items()}
         for face, value in values.items():
             if face != lit:
                 assert values[lit] > value + 0.4, (light, values)
     # A face turned away from the light keeps the ambient term (times the mild depth cue).
-    shade = views.render_layers(cube, 45.0, 30.0, 2.5, image_size=64, light=(1.0, 1.0, -1.0), ambient=0.3)[0].numpy()
+    shade = raycast.render_layers(cube, 45.0, 30.0, 2.5, image_size=64, light=(1.0, 1.0, -1.0), ambient=0.3)[0].numpy()
     for p in probes.values():
-        assert 0.3 * (1 - views._DEPTH_CUE) - 1e-6 <= shade[p] <= 0.3 + 1e-6
+        assert 0.3 * (1 - raycast._DEPTH_CUE) - 1e-6 <= shade[p] <= 0.3 + 1e-6
 
 
 def test_render_size_upsamples_with_soft_edges():
     chair = make_dataset("chair", 1, resolution=32, seed=0)[0]
-    full, full_mask = views.render_view(chair, 20.0, 20.0, 2.4, image_size=128, background=BG, return_mask=True)
-    fast, fast_mask = views.render_view(chair, 20.0, 20.0, 2.4, image_size=128, background=BG,
+    full, full_mask = raycast.render_view(chair, 20.0, 20.0, 2.4, image_size=128, background=BG, return_mask=True)
+    fast, fast_mask = raycast.render_view(chair, 20.0, 20.0, 2.4, image_size=128, background=BG,
                                         render_size=64, return_mask=True)
     assert fast.shape == (128, 128, 3) and fast_mask.shape == (128, 128)
     fast_mask = fast_mask.numpy()
@@ -179,7 +179,7 @@ def test_free_radius_matches_max_filter(r):
     expected = np.zeros(occ.shape, dtype=np.int32)
     for radius in (1, 3, 7, 15):
         expected[~maximum_filter(occ, size=2 * radius + 1, mode="constant", cval=False)] = radius
-    got = views._free_radius(tf.constant(occ)).numpy()
+    got = raycast._free_radius(tf.constant(occ)).numpy()
     np.testing.assert_array_equal(got, expected)
     assert set(np.unique(got)) >= {0, 1, 3, 7}
 
@@ -200,7 +200,9 @@ def test_trace_matches_brute_force_sampling(r, density, origin):
     targets = rng.uniform(0.0, r, (1000, 3))
     dirs = targets - origin
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    hit, normal, depth = views._trace(tf.constant(occ), tf.constant(origin, tf.float32), tf.constant(dirs, tf.float32))
+    hit, normal, depth = raycast._trace(
+        tf.constant(occ), tf.constant(origin, tf.float32), tf.constant(dirs, tf.float32)
+    )
     hit, normal, depth = hit.numpy(), normal.numpy(), depth.numpy()
     ref_hit, ref_depth, ref_normal = _reference_trace(occ, origin, dirs)
     assert 0.1 < ref_hit.mean() < 0.95
@@ -231,17 +233,17 @@ def test_random_camera_ranges_and_determinism():
 
 @pytest.mark.parametrize("kind", ["solid", "gradient", "noise", None])
 def test_random_background(kind):
-    bg = views.random_background([1, 2], 48, kind=kind).numpy()
+    bg = scenes.random_background([1, 2], 48, kind=kind).numpy()
     assert bg.shape == (48, 48, 3) and bg.dtype == np.float32
     assert bg.min() >= 0.0 and bg.max() <= 1.0
-    np.testing.assert_array_equal(views.random_background([1, 2], 48, kind=kind).numpy(), bg)
+    np.testing.assert_array_equal(scenes.random_background([1, 2], 48, kind=kind).numpy(), bg)
     if kind == "solid":
         assert np.ptp(bg.reshape(-1, 3), axis=0).max() == 0.0
     elif kind in ("gradient", "noise"):
         assert np.ptp(bg.reshape(-1, 3), axis=0).max() > 0.05
     kinds = set()
     for i in range(40):
-        b = views.random_background([5, i], 16).numpy().reshape(-1, 3)
+        b = scenes.random_background([5, i], 16).numpy().reshape(-1, 3)
         kinds.add(bool(np.ptp(b, axis=0).max() == 0.0))
     assert kinds == {True, False}  # both solid and varying backgrounds are drawn
 
@@ -314,7 +316,7 @@ def test_errors(kwargs, message):
             "image_size": 32}
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
-        views.render_view(**args)
+        raycast.render_view(**args)
 
 
 def test_errors_random_helpers():
@@ -323,7 +325,7 @@ def test_errors_random_helpers():
     with pytest.raises(ValueError, match="elevation_range"):
         views.random_camera(0, elevation_range=(40, 10))
     with pytest.raises(ValueError, match="kind"):
-        views.random_background(0, 32, kind="photo")
+        scenes.random_background(0, 32, kind="photo")
     with pytest.raises(ValueError, match="seed"):
         views.make_pair(_grid(8, (2, 2, 2), (6, 6, 6)), [1, 2, 3])
 
@@ -339,7 +341,7 @@ def test_floor_under_the_grid_where_the_centre_ray_meets_it(elevation):
     # of a camera at distance d, azimuth 0 (on -y) meets it at y = 0.5 / tan(e),
     # after d + 0.5 / sin(e) grid sides.
     grid, d, size = _grid(16, (4, 4, 0), (12, 12, 8)), 2.5, 65
-    mask, xy, depth = (t.numpy() for t in views.floor_layer(grid, 0.0, elevation, d, image_size=size))
+    mask, xy, depth = (t.numpy() for t in scenes.floor_layer(grid, 0.0, elevation, d, image_size=size))
     e = math.radians(elevation)
     assert mask[32, 32] == 1.0
     np.testing.assert_allclose(xy[32, 32], [0.0, 0.5 / math.tan(e)], atol=1e-4)
@@ -350,7 +352,7 @@ def test_floor_under_the_grid_where_the_centre_ray_meets_it(elevation):
 
 def test_floor_is_at_the_bottom_of_the_lowest_occupied_voxel():
     lifted = _grid(16, (4, 4, 8), (12, 12, 12))  # bottom at z = 8 / 16 - 0.5 = 0: the centre ray meets the origin
-    mask, xy, _ = (t.numpy() for t in views.floor_layer(lifted, 0.0, 25.0, 2.5, image_size=65))
+    mask, xy, _ = (t.numpy() for t in scenes.floor_layer(lifted, 0.0, 25.0, 2.5, image_size=65))
     assert mask[32, 32] == 1.0
     np.testing.assert_allclose(xy[32, 32], [0.0, 0.0], atol=1e-4)
 
@@ -358,8 +360,8 @@ def test_floor_is_at_the_bottom_of_the_lowest_occupied_voxel():
 def test_room_shows_the_wall_off_the_floor_and_a_floor_on_it():
     grid = _grid(16, (4, 4, 0), (12, 12, 8))
     wall = (0.2, 0.4, 0.6)
-    room = views.random_room(3, grid, 0.0, 20.0, 2.5, light=(0.0, -1.0, 1.0), image_size=48, wall=wall).numpy()
-    mask = views.floor_layer(grid, 0.0, 20.0, 2.5, image_size=48)[0].numpy() > 0
+    room = scenes.random_room(3, grid, 0.0, 20.0, 2.5, light=(0.0, -1.0, 1.0), image_size=48, wall=wall).numpy()
+    mask = scenes.floor_layer(grid, 0.0, 20.0, 2.5, image_size=48)[0].numpy() > 0
     assert mask.any() and (~mask).any()
     np.testing.assert_allclose(room[~mask], np.broadcast_to(wall, room[~mask].shape), atol=1e-6)
     assert np.abs(room[mask] - wall).max(-1).mean() > 0.02
@@ -368,9 +370,9 @@ def test_room_shows_the_wall_off_the_floor_and_a_floor_on_it():
 
 def test_uniform_texture_renders_like_its_colour():
     chair = make_dataset("chair", 1, resolution=32, seed=0)[0]
-    flat = views.render_view(chair, 30.0, 20.0, 2.4, image_size=48, background=BG, color=(0.6, 0.5, 0.4))
+    flat = raycast.render_view(chair, 30.0, 20.0, 2.4, image_size=48, background=BG, color=(0.6, 0.5, 0.4))
     texture = np.broadcast_to(np.float32([0.6, 0.5, 0.4]), (48, 48, 3))
-    textured = views.render_view(chair, 30.0, 20.0, 2.4, image_size=48, background=BG, color=texture)
+    textured = raycast.render_view(chair, 30.0, 20.0, 2.4, image_size=48, background=BG, color=texture)
     np.testing.assert_allclose(textured.numpy(), flat.numpy(), atol=1e-6)
 
 
@@ -390,9 +392,9 @@ def test_room_pair_is_deterministic_and_keeps_the_plain_views():
 
 
 def test_photo_bank_holds_the_shipped_photographs():
-    bank = views.photo_bank()
-    assert bank.shape == (len(views.PHOTO_SOURCES), views.PHOTO_SIDE, views.PHOTO_SIDE, 3) and bank.dtype == np.uint8
-    assert not bank.flags.writeable and views.photo_bank() is bank  # read once, shared read-only
+    bank = scenes.photo_bank()
+    assert bank.shape == (len(scenes.PHOTO_SOURCES), scenes.PHOTO_SIDE, scenes.PHOTO_SIDE, 3) and bank.dtype == np.uint8
+    assert not bank.flags.writeable and scenes.photo_bank() is bank  # read once, shared read-only
     # real photographs: every one has detail (not a flat colour) and no two are the same
     assert (bank.reshape(len(bank), -1).std(axis=1) > 20).all()
     assert len({p.tobytes() for p in bank}) == len(bank)
@@ -401,33 +403,33 @@ def test_photo_bank_holds_the_shipped_photographs():
 
     astronaut = skimage.data.astronaut().astype(np.float32)
     small = astronaut.reshape(256, 2, 256, 2, 3).mean(axis=(1, 3))
-    assert np.abs(bank[views.PHOTO_SOURCES.index("astronaut")] - small).mean() < 4.0
+    assert np.abs(bank[scenes.PHOTO_SOURCES.index("astronaut")] - small).mean() < 4.0
 
 
 def test_random_photo_is_a_seeded_crop_of_a_bank_photo():
-    a, b, c = (views.random_photo(s, 48).numpy() for s in (7, 7, 8))
+    a, b, c = (scenes.random_photo(s, 48).numpy() for s in (7, 7, 8))
     np.testing.assert_array_equal(a, b)
     assert a.shape == (48, 48, 3) and a.min() >= 0.0 and a.max() <= 1.0 and np.abs(a - c).mean() > 0.02
     # each crop keeps a photo's detail: far more pixel-to-pixel variation than the smooth synthetic walls
-    photos = np.stack([views.random_photo(s, 64).numpy() for s in range(12)])
-    walls = np.stack([views.random_background(s, 64, kind="noise").numpy() for s in range(12)])
+    photos = np.stack([scenes.random_photo(s, 64).numpy() for s in range(12)])
+    walls = np.stack([scenes.random_background(s, 64, kind="noise").numpy() for s in range(12)])
     assert np.abs(np.diff(photos, axis=2)).mean() > 2 * np.abs(np.diff(walls, axis=2)).mean()
 
 
 def test_random_color_value_range():
-    light = np.stack([views.random_color(s).numpy() for s in range(40)])
-    dark = np.stack([views.random_color(s, (0.05, 0.1)).numpy() for s in range(40)])
+    light = np.stack([scenes.random_color(s).numpy() for s in range(40)])
+    dark = np.stack([scenes.random_color(s, (0.05, 0.1)).numpy() for s in range(40)])
     assert light.max(-1).min() >= 0.55 - 1e-6 and dark.max(-1).max() <= 0.1 + 1e-6  # HSV value = max channel
-    np.testing.assert_allclose(views.random_color(3, (0.55, 1.0)).numpy(), views.random_color(3).numpy())
-    photo = np.stack([views.random_color(s, views.PHOTO_VALUE_RANGE).numpy() for s in range(200)]).max(-1)
+    np.testing.assert_allclose(scenes.random_color(3, (0.55, 1.0)).numpy(), scenes.random_color(3).numpy())
+    photo = np.stack([scenes.random_color(s, scenes.PHOTO_VALUE_RANGE).numpy() for s in range(200)]).max(-1)
     assert photo.min() < 0.2 and photo.max() > 0.9  # photo scenes have dark and light furniture
     with pytest.raises(ValueError, match="value_range"):
-        views.random_color(0, (0.5, 1.5))
+        scenes.random_color(0, (0.5, 1.5))
 
 
 def test_photo_texture_keeps_the_colour_on_average():
     color = np.float32([0.6, 0.4, 0.3])
-    texture = views.photo_texture(3, color, 64).numpy()
+    texture = scenes.photo_texture(3, color, 64).numpy()
     assert texture.shape == (64, 64, 3) and texture.min() >= 0.0 and texture.max() <= 1.0
     np.testing.assert_allclose(texture.reshape(-1, 3).mean(0), color, atol=0.05)
     assert texture.std(axis=(0, 1)).min() > 0.01  # modulated, not flat
@@ -456,7 +458,7 @@ def test_photo_pair_differs_from_the_room_and_keeps_its_silhouette():
 
 
 def test_photo_jitter_is_seeded_and_stays_in_range():
-    image = views.random_background(1, 32, kind="noise")
+    image = scenes.random_background(1, 32, kind="noise")
     a, b, c = (views.photo_jitter(s, image).numpy() for s in (5, 5, 6))
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).mean() > 1e-3 and np.abs(a - image.numpy()).mean() > 1e-3

@@ -69,10 +69,12 @@ class ModelConfig:
                 raise ValueError(f"{name} must be a non-empty list of positive ints, got {widths}")
             expected = 4 * 2 ** len(widths)
             if expected != self.resolution:
+                valid = self.resolution >= 8 and self.resolution == 4 * 2 ** _log2(self.resolution // 4)
+                fix = (f"use {_log2(self.resolution // 4)} stages" if valid else
+                       f"resolution must be 4 * 2^k (8, 16, 32, 64, 128, ...), got {self.resolution}")
                 raise ValueError(
                     f"{name}={list(widths)} has {len(widths)} stages, which gives a "
-                    f"{expected}^3 grid, but resolution={self.resolution}; "
-                    f"use {_log2(self.resolution // 4) if self.resolution >= 8 else '?'} stages"
+                    f"{expected}^3 grid, but resolution={self.resolution}; {fix}"
                 )
         if self.z_dim <= 0:
             raise ValueError(f"z_dim must be positive, got {self.z_dim}")

@@ -210,6 +210,9 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         raise ValueError(f"batch_size {t.batch_size} is larger than the {len(data.voxels)} training shapes")
 
     run_dir.mkdir(parents=True, exist_ok=True)
+    strategy = strategy or tf.distribute.get_strategy()
+    run = open_run(config, run_dir, strategy, restore=resume)
+    # written after the restore, so that a failed resume leaves the saved config and data record as they were
     config.to_json(run_dir / "config.json")
     (run_dir / "data.json").write_text(json.dumps({
         "source": data.source,
@@ -222,9 +225,6 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         "mean_occupancy": float(data.voxels.mean()),
         "mean_pairwise_iou_first64": mean_pairwise_iou(data.voxels) if len(data.voxels) > 1 else None,
     }, indent=2) + "\n")
-
-    strategy = strategy or tf.distribute.get_strategy()
-    run = open_run(config, run_dir, strategy, restore=resume)
     initial_epoch = int(run.epoch.numpy())
     if config.algorithm == "vaegan":
         v = config.vaegan
