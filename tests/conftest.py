@@ -19,6 +19,26 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(autouse=True)
+def seeded():
+    """Every test starts from the same Python, NumPy, TensorFlow and Keras seeds, whatever ran before it."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+
+
+@pytest.fixture
+def deterministic_ops():
+    """Deterministic TensorFlow kernels, for tests that compare weights bit for bit.
+
+    TensorFlow cannot switch this off again, so it stays on for the rest of
+    the session; each test that needs it asks for it, whatever ran before.
+    """
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
 def subprocess_env(**extra) -> dict:
     """The environment of a test's child Python: this one's, with the tests folder importable (conftest, helpers)."""
     return {**os.environ, "PYTHONPATH": str(TESTS), **extra}

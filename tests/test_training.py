@@ -42,8 +42,7 @@ def test_run_directory_and_tensorboard(tmp_path):
     assert int(run.gan.g_optimizer.iterations.numpy()) == 2 * 3  # 24 shapes / batch 8 = 3 steps per epoch
 
 
-def test_resume_equals_uninterrupted_run(tmp_path):
-    tf.config.experimental.enable_op_determinism()
+def test_resume_equals_uninterrupted_run(tmp_path, deterministic_ops):
     config = tiny_config(**{"train.epochs": 3})
     straight = training.train(config, tmp_path / "a", verbose=0)
 

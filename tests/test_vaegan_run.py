@@ -76,7 +76,7 @@ def test_every_saved_file_loads_in_a_fresh_process_with_only_gan3d_tf_imported(v
     np.testing.assert_allclose(out["logits"], np.asarray(d(out["voxels"], training=False)), rtol=1e-4, atol=1e-4)
 
 
-def test_exact_resume(tmp_path):
+def test_exact_resume(tmp_path, deterministic_ops):
     from gan3d_tf import training
 
     whole = training.train(vaegan_config(**{"train.epochs": 2}), tmp_path / "whole", verbose=0)
