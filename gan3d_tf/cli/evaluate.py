@@ -36,8 +36,8 @@ reach). It prints a summary; --json writes the full report.
 `export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
 with --classifier-data, gan3d_classifier) as saved_models/<name>/<version>/,
 float32 generator.keras / discriminator.keras under saved_models/keras/<version>/,
-and saved_models/models.config; see gan3d_tf/serving/export.py and the README's Deploy
-section for the signatures.
+and saved_models/models.config; see gan3d_tf/serving/export.py and docs/serving.md
+for the signatures.
 """
 
 from __future__ import annotations

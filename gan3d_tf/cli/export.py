@@ -6,8 +6,8 @@ writes TF Serving SavedModels (gan3d_generator, gan3d_features and, with
 --classifier-data, gan3d_classifier; gan3d_image_to_shape for 3D-VAE-GAN
 runs) as saved_models/<name>/<version>/, float32 generator.keras /
 discriminator.keras (/ encoder.keras) under saved_models/keras/<version>/, and
-saved_models/models.config; see gan3d_tf/serving/export.py and the README's
-Deploy section for the signatures. `python evaluate.py export` is the same
+saved_models/models.config; see gan3d_tf/serving/export.py and docs/serving.md
+for the signatures. `python evaluate.py export` is the same
 command.
 """
 
