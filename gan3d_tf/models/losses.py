@@ -36,6 +36,15 @@ def gan_losses(loss: str, real_logits, fake_logits) -> tuple[tf.Tensor, tf.Tenso
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 
+def input_gradients(discriminator, x) -> tf.Tensor:
+    """d D(x_i) / d x_i for every sample, float32 [batch, R, R, R] (D must score each sample on its own:
+    the gradient of the summed scores). Call it inside a tape to differentiate it again (double backprop)."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(tf.cast(discriminator(x, training=True), tf.float32))
+    return tf.cast(tape.gradient(total, x), tf.float32)
+
+
 def gradient_penalty(discriminator, real, fake, alpha) -> tf.Tensor:
     """WGAN-GP's penalty: mean over samples of (||grad_x D(x_hat)||_2 - 1)^2.
 
@@ -51,10 +60,7 @@ def gradient_penalty(discriminator, real, fake, alpha) -> tf.Tensor:
     """
     alpha = tf.reshape(alpha, (-1, 1, 1, 1))
     x_hat = alpha * real + (1.0 - alpha) * tf.stop_gradient(fake)
-    with tf.GradientTape() as tape:
-        tape.watch(x_hat)
-        total = tf.reduce_sum(tf.cast(discriminator(x_hat, training=True), tf.float32))  # per-sample grads
-    grads = tf.cast(tape.gradient(total, x_hat), tf.float32)
+    grads = input_gradients(discriminator, x_hat)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
 
@@ -71,8 +77,5 @@ def r1_penalty(discriminator, real) -> tf.Tensor:
         discriminator: D, called with `training=True`.
         real: [batch, R, R, R] float32 real shapes.
     """
-    with tf.GradientTape() as tape:
-        tape.watch(real)
-        total = tf.reduce_sum(tf.cast(discriminator(real, training=True), tf.float32))
-    grads = tf.cast(tape.gradient(total, real), tf.float32)
+    grads = input_gradients(discriminator, real)
     return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))

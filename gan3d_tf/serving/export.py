@@ -46,7 +46,7 @@ from gan3d_tf.evaluation.features import extract_features, feature_extractor, fe
 from gan3d_tf.models.discriminator import Discriminator
 from gan3d_tf.models.generator import Generator
 from gan3d_tf.models.linear_head import LinearHead
-from gan3d_tf.training.run_dir import load_network
+from gan3d_tf.training.run_dir import RunDir, load_network
 
 GENERATOR = "gan3d_generator"
 FEATURES = "gan3d_features"
@@ -350,10 +350,10 @@ def export_run(run_dir, out="saved_models", classifier_data=None, seed: int = 0)
     metadata = {"run_dir": str(run_dir.resolve()), "config": json.loads((run_dir / "config.json").read_text())}
     if (run_dir / "data.json").is_file():
         metadata["training_data"] = json.loads((run_dir / "data.json").read_text())
-    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
-    if latest is not None:
-        metadata["checkpoint"] = os.path.basename(latest)
-        metadata["epochs_trained"] = int(tf.train.load_variable(latest, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+    run = RunDir(run_dir)
+    if run.latest_checkpoint() is not None:
+        counters = run.counters()
+        metadata["checkpoint"], metadata["epochs_trained"] = counters["checkpoint"], counters["epochs"]
     encoder = None
     if metadata["config"].get("algorithm") == "vaegan":
         encoder = load_network(run_dir, "encoder")

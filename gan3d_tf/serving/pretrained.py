@@ -24,7 +24,6 @@ from pathlib import Path
 import tensorflow as tf
 
 from gan3d_tf.bench import system_info
-from gan3d_tf.config import Config
 from gan3d_tf.serving.export import float32_copy, git_revision
 from gan3d_tf.evaluation.sampling import generator_report
 from gan3d_tf.training.run_dir import RunDir
@@ -44,17 +43,6 @@ def training_wall_seconds(run_dir) -> float | None:
     return round(total, 1) if found else None
 
 
-def checkpoint_counters(run_dir) -> dict:
-    """Finished epochs, train steps and G steps stored in the run's latest checkpoint."""
-    latest = tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints"))
-    if latest is None:
-        raise FileNotFoundError(f"{run_dir}: no checkpoint in {Path(run_dir) / 'checkpoints'}")
-    read = lambda key: int(tf.train.load_variable(latest, key))  # noqa: E731
-    return {"checkpoint": Path(latest).name, "epochs": read("epoch/.ATTRIBUTES/VARIABLE_VALUE"),
-            "steps": read("steps_done/.ATTRIBUTES/VARIABLE_VALUE"),
-            "g_steps": read("g_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")}
-
-
 def package(run_dir, out, data, category: str, split: str = "test", n: int = 100, seed: int = 0) -> dict:
     """Writes `out/generator.keras` and `out/metadata.json` from the latest checkpoint of `run_dir`.
 
@@ -62,26 +50,26 @@ def package(run_dir, out, data, category: str, split: str = "test", n: int = 100
         The metadata written.
     """
     run_dir, out = Path(run_dir), Path(out)
-    config = Config.from_json(run_dir / "config.json")
     run = RunDir(run_dir)
+    config = run.config()
     latest = run.latest_checkpoint()
     if latest is None:
         raise FileNotFoundError(f"{run_dir}: no checkpoint in {run.checkpoints}")
     generator = float32_copy(run.load("generator", checkpoint=latest))
     report = generator_report(generator, data, category, split, n, seed)
-    commands = run_dir / "commands.txt"
+    commands = run.commands_file
     metadata = {
         "name": out.name,
         "files": {"generator": "generator.keras"},
         "run": str(run_dir),
-        **checkpoint_counters(run_dir),
+        **run.counters(latest),  # the checkpoint the generator came from, even if a newer one lands meanwhile
         "training_wall_seconds": training_wall_seconds(run_dir),
         "train_commands": commands.read_text().splitlines() if commands.is_file() else None,
         "metrics_command": " ".join(["python", "evaluate.py", "generation", "--model", str(out), "--data", str(data),
                                      "--category", category, "--split", split, "--n", str(n), "--seed", str(seed)]),
         "machine": {**system_info(), "python": platform.python_version(), "tensorflow": tf.__version__},
         "git_revision": git_revision(),
-        "data": json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").is_file() else None,
+        "data": json.loads(run.data_file.read_text()) if run.data_file.is_file() else None,
         "metrics": report,
         "config": config.to_dict(),
     }

@@ -71,6 +71,22 @@ class RunDir:
         """Prefix of the newest checkpoint, or None."""
         return tf.train.latest_checkpoint(str(self.checkpoints))
 
+    def counters(self, checkpoint: str | None = None) -> dict:
+        """{"checkpoint", "epochs", "steps", "g_steps"} stored in a checkpoint (default: the latest);
+        "steps" and "g_steps" only when the checkpoint holds them (3D-GAN runs).
+
+        Raises:
+            FileNotFoundError: no checkpoint.
+        """
+        latest = checkpoint or self.latest_checkpoint()
+        if latest is None:
+            raise FileNotFoundError(f"{self.path}: no checkpoint in {self.checkpoints}")
+        stored = dict(tf.train.list_variables(latest))
+        keys = {"epochs": "epoch/.ATTRIBUTES/VARIABLE_VALUE", "steps": "steps_done/.ATTRIBUTES/VARIABLE_VALUE",
+                "g_steps": "g_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"}
+        return {"checkpoint": Path(latest).name,
+                **{name: int(tf.train.load_variable(latest, key)) for name, key in keys.items() if key in stored}}
+
     def load(self, part: str, checkpoint: str | None = None):
         """One trained network of the run: "generator" (the moving average of G when the run keeps one),
         "discriminator" or "encoder" (3D-VAE-GAN runs).
