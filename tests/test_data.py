@@ -53,7 +53,8 @@ def write_npz(path, **arrays):
         ({"X_train": np.zeros((2, 8, 8)), "y_train": np.zeros(2, int)}, r"shape \[N, R, R, R\], got \(2, 8, 8\)"),
         ({"X_train": np.zeros((2, 8, 8, 4)), "y_train": np.zeros(2, int)}, r"got \(2, 8, 8, 4\)"),
         ({"X_train": np.zeros((2, 8, 8, 8)), "y_train": np.zeros(3, int)}, r"y_train must have shape \[2\]"),
-        ({"X_train": np.full((2, 8, 8, 8), 3.0), "y_train": np.zeros(2, int)}, r"occupancies in \[0, 1\]"),
+        ({"X_train": np.full((2, 8, 8, 8), 3.0), "y_train": np.zeros(2, int)},
+         r"X_train\[0, 0, 0, 0\] = 3.0 is not an occupancy 0 or 1"),
         ({"X_train": np.zeros((2, 8, 8, 8)), "y_train": np.zeros(2, int)}, "no non-empty train grids"),
     ],
 )

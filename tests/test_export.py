@@ -195,6 +195,36 @@ def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
     np.testing.assert_allclose(out["prob_sums"], 1.0, atol=1e-5)
 
 
+def test_served_voxels_outside_0_1_are_refused(exported):
+    """Voxel values outside [0, 1], or NaN, fail with an error naming the input and the range, not a silent result."""
+    root, _ = exported
+    out = run_python("""
+        import json, sys
+        import numpy as np
+        import tensorflow as tf
+        report = {}
+        for name in ("gan3d_features", "gan3d_classifier"):
+            f = tf.saved_model.load(sys.argv[1] + "/" + name + "/1").signatures["serving_default"]
+            r = f.structured_input_signature[1]["voxels"].shape[1]
+            probabilities = np.full((2, r, r, r), 0.5, np.float32)
+            report[name + "/0.5"] = sorted(f(voxels=tf.constant(probabilities)))  # probabilities are fine
+            for label, value in {"2": 2.0, "-0.5": -0.5, "nan": np.nan, "255": 255.0}.items():
+                bad = probabilities.copy()
+                bad[1, 0, 0, 0] = value
+                try:
+                    f(voxels=tf.constant(bad))
+                    report[name + "/" + label] = None
+                except tf.errors.InvalidArgumentError as e:
+                    report[name + "/" + label] = e.message
+        print(json.dumps(report))
+    """, root / "sm")
+    assert out.pop("gan3d_features/0.5") == ["features"]
+    assert out.pop("gan3d_classifier/0.5") == ["class_id", "class_name", "probabilities", "scores"]
+    assert len(out) == 8
+    for case, message in out.items():
+        assert message and "voxels must hold values in [0, 1] (no NaN)" in message, (case, message)
+
+
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     root, _ = exported
     g, _ = _networks(root / "run")

@@ -362,6 +362,31 @@ def test_reference_scores_against_a_hand_computation():
     assert set(r) == {"baseline_mean_shape"}
 
 
+def test_training_means_cover_the_trained_classes_only(tmp_path):
+    """A run trained on one class of a data file (`--category chair`) has no NaN means for the file's other
+    classes, so the class baselines and the category accuracy work (issue 19)."""
+    from gan3d_tf.evaluation.reconstruct import reference_scores, training_means
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((6, 16, 16, 16)) < 0.3).astype(np.uint8)
+    np.savez(tmp_path / "d.npz", X_train=x, y_train=np.array([0, 1, 2, 1, 0, 1]),
+             classes=np.array(["bed", "chair", "sofa"]))
+    (tmp_path / "run").mkdir()
+    tiny_config(**{"data.path": str(tmp_path / "d.npz"), "data.category": "chair"}).to_json(
+        tmp_path / "run" / "config.json")
+    means = training_means(tmp_path / "run")
+    assert means.classes == ("chair",) and np.isfinite(means.per_class).all()
+    np.testing.assert_allclose(means.per_class[0], x[[1, 3, 5]].mean(0))
+    targets = x[[1, 3]]
+    # held-out chairs labelled in the file's classes, as `heldout_shapes` gives them
+    r = reference_scores(targets.astype(np.float32), targets, np.array([1, 1]), ("bed", "chair", "sofa"), means)
+    assert r["category_accuracy"] == 1.0 and r["category_confusion"]["columns"] == ["chair"]
+    assert np.isfinite(r["baseline_class_mean"]["mean_ap"])
+    # images of a class the run never trained on: only the mean-shape baseline
+    r = reference_scores(targets.astype(np.float32), targets, np.array([0, 1]), ("bed", "chair"), means)
+    assert set(r) == {"baseline_mean_shape"}
+
+
 def test_a_live_run_is_read_from_one_checkpoint(tmp_path, monkeypatch):
     import tensorflow as tf
 
@@ -418,7 +443,18 @@ def test_image_to_shape_export_in_a_tensorflow_only_process(vaegan_run, shared_d
         from_bytes = m.signatures["from_bytes"](image_bytes=raw)["voxels"].numpy()
         np.save(sys.argv[2] + "/served.npy", out)
         np.save(sys.argv[2] + "/served_bytes.npy", from_bytes)
-        print(json.dumps({"signatures": sorted(m.signatures.keys()),
+        photo_and_text = tf.constant([raw.numpy()[0], b"<html>"])
+        bad = {"not_an_image": lambda: m.signatures["from_bytes"](image_bytes=photo_and_text),
+               "empty_bytes": lambda: m.signatures["from_bytes"](image_bytes=tf.constant([b""])),
+               "images_above_1": lambda: m.signatures["serving_default"](images=tf.constant(images * 255))}
+        errors = {}
+        for label, call in bad.items():
+            try:
+                call()
+                errors[label] = None
+            except tf.errors.InvalidArgumentError as e:
+                errors[label] = e.message
+        print(json.dumps({"signatures": sorted(m.signatures.keys()), "errors": errors,
                           "gan3d_tf": any(k.startswith("gan3d_tf") for k in sys.modules)}))
     """)
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "sm" / "gan3d_image_to_shape" / "1"),
@@ -426,7 +462,12 @@ def test_image_to_shape_export_in_a_tensorflow_only_process(vaegan_run, shared_d
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     info = json.loads(proc.stdout.strip().splitlines()[-1])
+    errors = info.pop("errors")
     assert info == {"signatures": ["from_bytes", "serving_default"], "gan3d_tf": False}
+    # a byte string that is no image, or values outside [0, 1], fail with a clear error, not a silent result
+    assert "Unknown image file format" in (errors["not_an_image"] or ""), errors
+    assert "Input is empty" in (errors["empty_bytes"] or ""), errors
+    assert "images must hold values in [0, 1] (no NaN)" in (errors["images_above_1"] or ""), errors
     encoder, generator = load_image_to_shape(vaegan_run)
     expected = predict(encoder, generator, images)
     np.testing.assert_allclose(np.load(tmp_path / "served.npy"), expected, atol=1e-5)

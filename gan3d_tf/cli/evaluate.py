@@ -84,7 +84,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or generator .keras file")
     g.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
     g.add_argument("--category", required=True, help="class name (or several joined by commas, or 'all')")
-    g.add_argument("--split", choices=("train", "test"), default="test", help="reference split (default test)")
+    g.add_argument("--split", choices=("train", "test", "heldout"), default="test",
+                   help="reference split (default test); heldout: the training shapes a run (RUN_DIR) held out, "
+                        "to choose among checkpoints without touching the test split")
+    g.add_argument("--checkpoint", metavar="NAME",
+                   help="score this checkpoint of RUN_DIR (a name such as ckpt-4000 in RUN_DIR/checkpoints, or a "
+                        "path prefix) instead of its newest generator")
     g.add_argument("--n", type=int, default=100, help="number of generated shapes and of floor shapes (default 100)")
     g.add_argument("--seed", type=int, default=0, help="seed of the latent draw and of the floor draw (default 0)")
     g.add_argument("--chamfer", action="store_true", help="also score with the Chamfer distance (slower)")
@@ -100,6 +105,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         problem = check_category(args.data, args.category, args.split)
         if problem:
             p.error(problem)
+        if (args.split == "heldout" or args.checkpoint) and not os.path.isfile(os.path.join(args.model, "config.json")):
+            p.error(f"--split heldout and --checkpoint need a run directory (with config.json), got {args.model}")
+        if args.checkpoint and "/" not in args.checkpoint:
+            args.checkpoint = os.path.join(args.model, "checkpoints", args.checkpoint)
+        if args.checkpoint and not os.path.isfile(args.checkpoint + ".index"):
+            p.error(f"--checkpoint: no checkpoint {args.checkpoint} (no {args.checkpoint}.index)")
     if args.command == "reconstruct":
         if not os.path.isfile(os.path.join(args.model, "config.json")):
             p.error(f"not a run directory (no config.json): {args.model}")
@@ -180,23 +191,18 @@ def classify(args) -> None:
 
 def check_category(data_path: str, category: str, split: str) -> str | None:
     """Why `--category`/`--split` do not fit the .npz at data_path (a message naming the flag), or None."""
-    import zipfile
-
-    import numpy as np
-
+    from gan3d_tf.data.checks import open_npz
     from gan3d_tf.data.voxel_npz import class_names, split_categories
 
     try:
-        data = np.load(data_path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
-        return f"--data: {data_path} is not a readable .npz file ({type(e).__name__}: {e})"
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        return f"--data: {data_path} is a single array, not a .npz file with X_train, y_train, X_test, y_test"
+        data = open_npz(data_path)
+    except ValueError as e:
+        return f"--data: {e}"
     with data:
-        for s in sorted({"train", split}):
+        for s in sorted({"train", split} - {"heldout"}):  # held-out shapes are part of train
             if f"X_{s}" not in data.files or f"y_{s}" not in data.files:
                 return f"--data: {data_path} has no {s} split (keys X_{s}, y_{s}); found {sorted(data.files)}"
-        classes = class_names(data)
+        classes = class_names(data, data_path)
     if category == "all":
         return None
     try:
@@ -217,10 +223,14 @@ def generation(args) -> None:
     from gan3d_tf.evaluation.sampling import generator_report
     from gan3d_tf.training.run_dir import load_network
 
+    from gan3d_tf.training.run_dir import RunDir
+
     start = time.perf_counter()
-    report = generator_report(load_network(args.model, "generator"), args.data, args.category, args.split,
-                              args.n, args.seed, args.chamfer)
-    report = {"model": args.model, **report}
+    run = RunDir(args.model) if Path(args.model, "config.json").is_file() else None
+    held_out = (run.config().data.val_fraction, run.config().seed) if run is not None else None
+    report = generator_report(load_network(args.model, "generator", args.checkpoint), args.data, args.category,
+                              args.split, args.n, args.seed, args.chamfer, held_out)
+    report = {"model": args.model, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **report}
     floor, notes, resolution = report["floor"], report["floor"]["notes"], report["resolution"]
     report["wall_seconds"] = round(time.perf_counter() - start, 2)
     print(f"{args.category}: {args.n} generated shapes (seed {args.seed}) vs {report['n_reference']} {args.split} "

@@ -71,6 +71,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--monitor-every", type=int, metavar="N",
                    help="score 64 fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs "
                         "(TensorBoard and console; 0: off)")
+    p.add_argument("--checkpoint-every-steps", type=int, metavar="N",
+                   help="also checkpoint every N steps within an epoch (default 0: off; epoch ends always)")
+    p.add_argument("--checkpoint-every-minutes", type=float, metavar="M",
+                   help="also checkpoint when M minutes passed since the last save (default 10; 0: off); "
+                        "--resume continues from the last save, bit for bit")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] "
                         "(JSON values; repeatable)")
@@ -97,7 +102,8 @@ def main(argv=None) -> int:
         training.check_run_dir(run_dir, args.resume)
         data = training.load_training_data(config)
         print(f"training on {len(data.voxels)} {config.data.category} shapes from {data.source} "
-              f"at {config.model.resolution}^3 (skipped {data.n_empty_skipped} empty grids) -> {run_dir}",
+              f"at {config.model.resolution}^3 (skipped {data.n_empty_skipped} empty grids, "
+              f"{data.n_nonfinite_skipped} holding NaN or inf) -> {run_dir}",
               flush=True)
         strategy = training.make_strategy(args.strategy)
     except (ValueError, FileNotFoundError, FileExistsError) as e:
@@ -108,7 +114,12 @@ def main(argv=None) -> int:
     with open(os.path.join(run_dir, "commands.txt"), "a") as log:  # every invocation, for the metadata of a shipped model
         log.write(" ".join(["python", "train.py", *(sys.argv[1:] if argv is None else argv)]) + "\n")
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
-    training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose)
+    try:
+        training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose)
+    except training.NonFiniteError as e:
+        print(f"train.py: error: {e}\n(lower the learning rates, or resume: python train.py --resume --out {run_dir})",
+              file=sys.stderr)
+        return 3
     print(f"done: {run_dir}/{'encoder' if config.algorithm == 'vaegan' else 'generator'}.keras", flush=True)
     return 0
 

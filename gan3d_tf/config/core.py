@@ -113,6 +113,9 @@ class TrainConfig:
     monitor_samples: int = 64  # samples (fixed z) scored by the generation monitor
     mixed_precision: bool = False  # bf16 compute on CPU, fp16 (with loss scaling) on GPU; variables stay fp32
     sample_every_epochs: int = 1  # write the fixed-z sample grid (PNG + TensorBoard) every N epochs
+    checkpoint_every_steps: int = 0  # also checkpoint every N steps within an epoch (0: off); epoch ends always
+    checkpoint_every_minutes: float = 10.0  # also checkpoint when this many minutes passed since the last save
+    # (0: off): a killed run loses at most this much, however long its epochs are
     init_from: str | None = None  # run directory whose trained networks (G, D and, between VAE-GANs, E) this run
     # starts from (fine-tuning); optimisers, epoch count and views start fresh
 
@@ -129,6 +132,9 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.sample_every_epochs < 1:
             raise ValueError(f"sample_every_epochs must be >= 1, got {self.sample_every_epochs}")
+        if self.checkpoint_every_steps < 0 or not self.checkpoint_every_minutes >= 0:
+            raise ValueError(f"checkpoint_every_steps and checkpoint_every_minutes must be >= 0, got "
+                             f"{self.checkpoint_every_steps} and {self.checkpoint_every_minutes}")
         if not self.d_acc_threshold <= 1:
             raise ValueError(f"d_acc_threshold must be <= 1 (an accuracy; 1 updates D every step, "
                              f"< 0 never), got {self.d_acc_threshold}")

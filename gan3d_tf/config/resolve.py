@@ -45,9 +45,12 @@ OVERRIDES = {
     "betas": ("train.beta_1", "train.beta_2"),
     "val_fraction": "data.val_fraction",
     "monitor_every": "train.monitor_every_epochs",
+    "checkpoint_every_steps": "train.checkpoint_every_steps",
+    "checkpoint_every_minutes": "train.checkpoint_every_minutes",
 }
 # fields a resumed run may change: they decide how long it trains and what it reports, not what it learns
-RESUMABLE = ("train.epochs", "train.monitor_every_epochs", "train.monitor_samples", "train.sample_every_epochs")
+RESUMABLE = ("train.epochs", "train.monitor_every_epochs", "train.monitor_samples", "train.sample_every_epochs",
+             "train.checkpoint_every_steps", "train.checkpoint_every_minutes")
 
 
 
@@ -79,8 +82,8 @@ def resolve_config(args) -> tuple[Config, str]:
         for field, old in changed_fields(saved, given).items():
             if field not in RESUMABLE:
                 raise ValueError(f"--{flag_of(field)} {given[field]} differs from the run's saved "
-                                 f"{field}={old}; a resumed run keeps its config (only --epochs and the "
-                                 f"monitoring fields may change)")
+                                 f"{field}={old}; a resumed run keeps its config (only --epochs, the "
+                                 f"monitoring and the checkpointing fields may change)")
         return saved.replace(**given).validate(), args.out
     if args.init_from is not None:
         return init_config(args, given)

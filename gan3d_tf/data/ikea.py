@@ -59,6 +59,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gan3d_tf.data.checks import check_occupancy
+
 IKEA_CATEGORIES: tuple[str, ...] = ("bed", "bookcase", "chair", "desk", "sofa", "table")
 IKEA_GRID_SHAPE: tuple[int, int, int] = (20, 20, 20)
 # Spellings of the class names in all_obj_class.txt (and common variants).
@@ -215,7 +217,9 @@ def read_mat_grid(path: Path) -> np.ndarray:
 
     Raises:
         ValueError: unreadable file, no `grid` key, or a grid that is not
-            (20, 20, 20) with values in {0, 1}; the message names the file.
+            (20, 20, 20) with values in {0, 1} (NaN, inf, 0.5 or 255 are
+            refused, see `checks.check_occupancy`); the message names the file
+            and the first bad index and value.
     """
     import scipy.io
 
@@ -234,8 +238,7 @@ def read_mat_grid(path: Path) -> np.ndarray:
     grid = np.asarray(grid)
     if grid.shape != IKEA_GRID_SHAPE:
         raise ValueError(f"{path}: 'grid' must have shape {IKEA_GRID_SHAPE}, got {grid.shape}")
-    if not np.isin(grid, (0, 1)).all():
-        raise ValueError(f"{path}: 'grid' must hold 0/1 occupancies, got values {np.unique(grid)[:8].tolist()}")
+    check_occupancy(grid, path, "grid")
     if not grid.any():
         raise ValueError(f"{path}: 'grid' is empty (all zeros)")
     return grid.astype(np.uint8)

@@ -7,7 +7,10 @@ Each input is a project `.npz` (`X_train`, `y_train`, optional `X_test`,
 labels fit, see `voxel_npz.class_names`). All inputs must have the same grid
 resolution. OUT's classes are the inputs' class names in order of first
 appearance; classes of the same name are pooled. OUT is written atomically
-and the summary (counts per class and split) is printed as JSON.
+and the summary (counts per class and split) is printed as JSON. Inputs are
+checked as `prepare` checks a voxel `.npz` (`prepare.voxel_splits`): grids
+holding NaN or inf are skipped and listed, other bad values, labels or
+lengths stop the merge naming the file, key and first bad index.
 
 Example, ModelNet10's five IKEA classes and ModelNet40's bookshelves:
 
@@ -23,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gan3d_tf.data.prepare import SPLITS, print_summary, voxel_splits, write_atomic
+from gan3d_tf.data.checks import open_npz
+from gan3d_tf.data.prepare import SPLITS, print_summary, report_skipped, voxel_splits, write_atomic
 from gan3d_tf.data.voxel_npz import class_names
 
 
@@ -35,13 +39,15 @@ def merge(sources, out) -> dict:
         out: the `.npz` to write.
 
     Returns:
-        dict with classes, n_train, n_test, per_class ({name: {split: count}})
-        and out.
+        dict with classes, n_train, n_test, per_class ({name: {split: count}}),
+        n_skipped, skipped ([{"file", "split", "reason"}], grids holding NaN
+        or inf) and out.
 
     Raises:
         FileNotFoundError: an input or OUT's directory is missing.
-        ValueError: fewer than two inputs, a file without X_train/y_train,
-            grids that are not cubes, or different resolutions (naming the files).
+        ValueError: fewer than two inputs, an unreadable file, a file without
+            X_train/y_train, grids or labels refused by `prepare.voxel_splits`,
+            different resolutions (naming the files), or an input without grids.
     """
     sources, out = [Path(s) for s in sources], Path(out)
     if len(sources) < 2:
@@ -50,26 +56,28 @@ def merge(sources, out) -> dict:
         raise FileNotFoundError(f"output directory not found: {out.parent}")
     classes: list[str] = []
     parts = {s: ([], []) for s in SPLITS}
-    resolution = None
+    resolution, skipped = None, []
     for src in sources:
         if not src.is_file():
             raise FileNotFoundError(f"input not found: {src}")
-        with np.load(src, allow_pickle=False) as data:
-            splits = list(voxel_splits(data, src))  # checks keys and shapes before class_names reads the labels
-            names = class_names(data)
+        with open_npz(src) as data:
+            splits = list(voxel_splits(data, src))  # checks keys, grids and labels first
+            names = class_names(data, src)
+            if not any(len(y) for _, _, y, _ in splits):
+                raise ValueError(f"{src}: no grids in {[f'X_{s}' for s, *_ in splits]} "
+                                 f"({sum(len(bad) for *_, bad in splits)} holding NaN or inf skipped)")
             for c in names:
                 if c not in classes:
                     classes.append(c)
             relabel = np.asarray([classes.index(c) for c in names], np.int64)
-            for s, x, y in splits:
+            for s, x, y, bad in splits:
+                report_skipped("merge", bad, skipped)
                 if resolution is None:
                     resolution = (x.shape[1], src)
                 elif x.shape[1] != resolution[0]:
                     raise ValueError(f"{src}: {x.shape[1]}^3 grids, but {resolution[1]} has {resolution[0]}^3; "
                                      f"prepare both at one --resolution")
-                if len(y) and (y.min() < 0 or y.max() >= len(names)):
-                    raise ValueError(f"{src}: y_{s} has labels outside 0..{len(names) - 1}")
-                parts[s][0].append((x > 0.5).astype(np.uint8))
+                parts[s][0].append(x.astype(np.uint8))
                 parts[s][1].append(relabel[y])
     arrays = {}
     for s in SPLITS:
@@ -81,7 +89,7 @@ def merge(sources, out) -> dict:
     per_class = {c: {s: int(np.sum(arrays[f"y_{s}"] == i)) for s in SPLITS if f"y_{s}" in arrays}
                  for i, c in enumerate(classes)}
     return {"classes": classes, **{f"n_{s}": int(len(arrays.get(f"y_{s}", ()))) for s in SPLITS},
-            "per_class": per_class, "out": str(out)}
+            "per_class": per_class, "n_skipped": len(skipped), "skipped": skipped, "out": str(out)}
 
 
 def main(argv=None) -> dict:

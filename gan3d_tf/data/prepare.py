@@ -34,7 +34,13 @@ SRC formats (detected automatically, `--format` forces one):
 order) and converts nothing else, e.g. ModelNet40's bookshelves alone.
 
 A file (or point-cloud object) that cannot be read is reported on stderr and
-skipped; the summary (printed as JSON) lists it with the exception name.
+skipped, and so is a grid holding NaN or inf in a voxel `.npz`; the summary
+(printed as JSON) lists each with the reason. Whole-file problems stop the
+conversion with a one-line error naming the file, the key and the first bad
+index and value (`gan3d_tf.data.checks`): grid values other than 0/1 (never
+thresholded), labels outside the class list (the `classes` key, else the
+ModelNet10 or ModelNet40 names the labels fit) and mismatched lengths. OUT
+records `classes` when SRC has them or `--classes` selects by name.
 Several prepared files are combined with `python -m gan3d_tf.data.merge`.
 """
 
@@ -52,11 +58,13 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
+from gan3d_tf.data.checks import check_grids, check_kind, check_labels, check_occupancy, open_npz, read_array
 from gan3d_tf.data.voxel_npz import class_names, resample
 
 FORMATS = ("voxel_npz", "points", "binvox", "mesh", "mat")
 FOLDER_EXTENSIONS = {"binvox": (".binvox",), "mesh": (".off", ".obj", ".stl"), "mat": (".mat",)}
 SPLITS = ("train", "test")
+POINT_LABELS = tuple(f"{s}_labels" for s in SPLITS)
 CLOSE_ITERATIONS = 2
 MAX_RESOLUTION = 512
 
@@ -143,12 +151,18 @@ def read_mat(path) -> np.ndarray:
 
     Args:
         path: the `.mat` file.
+
+    Raises:
+        ValueError: no `instance`, not 3-D, or values other than 0/1 (`checks.check_occupancy`).
     """
     from scipy.io import loadmat
 
-    grid = loadmat(path)["instance"]
+    grid = loadmat(path).get("instance")
+    if grid is None:
+        raise ValueError(f"{path}: no 'instance' variable")
     if grid.ndim != 3:
-        raise ValueError(f"'instance' must be 3-D, got shape {grid.shape}")
+        raise ValueError(f"{path}: 'instance' must be 3-D, got shape {grid.shape}")
+    check_occupancy(grid, path, "instance")
     return grid
 
 
@@ -208,7 +222,7 @@ def detect_format(src) -> str:
     if src.is_file():
         if src.suffix.lower() != ".npz":
             raise ValueError(f"{src}: unknown format; expected a .npz file or a <class>/{{train,test}}/ folder")
-        with np.load(src, allow_pickle=False) as data:
+        with open_npz(src) as data:
             keys = set(data.files)
         if "X_train" in keys:
             return "voxel_npz"
@@ -234,27 +248,53 @@ def _folder_jobs(src: Path, fmt: str):
     return classes, files
 
 
-def _points_jobs(src: Path):
-    """(classes, {split: [(points, label, name)]}) of a point-cloud `.npz`."""
-    with np.load(src, allow_pickle=False) as data:
+def _points_jobs(src: Path, keep):
+    """(classes, {split: [(points, label, name)]}) of a point-cloud `.npz`; classes as `_recorded_classes`.
+
+    Raises:
+        ValueError: missing keys, points that are not [N, P, 3] numbers, labels
+            or names that do not match the points (`checks.check_labels`), or no points.
+    """
+    with open_npz(src) as data:
         missing = [f"{s}_{k}" for s in SPLITS for k in ("points", "labels") if f"{s}_{k}" not in data.files]
         if missing:
             raise ValueError(f"{src}: missing key(s) {missing}")
+        classes = class_names(data, src, POINT_LABELS)
         out = {}
         for s in SPLITS:
-            pts, labels = data[f"{s}_points"], data[f"{s}_labels"].astype(np.int64)
-            if pts.ndim != 3 or pts.shape[2] != 3 or labels.shape != (len(pts),):
-                raise ValueError(f"{src}: {s}_points must be [N, P, 3] with {s}_labels [N], got "
-                                 f"{pts.shape} and {labels.shape}")
-            names = data[f"{s}_names"] if f"{s}_names" in data.files else [f"{s}_{i}" for i in range(len(pts))]
+            pk, lk, nk = f"{s}_points", f"{s}_labels", f"{s}_names"
+            pts = read_array(data, pk, src)
+            if pts.ndim != 3 or pts.shape[2] != 3:
+                raise ValueError(f"{src}: {pk} must be [N, P, 3], got {pts.shape}")
+            check_kind(pts, src, pk, "iuf", "point coordinates (integer or float)")
+            labels = check_labels(read_array(data, lk, src), src, lk, classes, pk, len(pts))
+            names = read_array(data, nk, src) if nk in data.files else [f"{pk}[{i}]" for i in range(len(pts))]
+            if len(names) != len(pts):
+                raise ValueError(f"{src}: {nk} must have {len(pts)} names to match {pk}, got {len(names)}")
             out[s] = [(pts[i], labels[i], str(names[i])) for i in range(len(pts))]
-        if "classes" in data.files:
-            classes = [str(c) for c in data["classes"]]
-        else:
-            classes = [f"class_{i}" for i in range(max([int(l) for v in out.values() for _, l, _ in v] + [-1]) + 1)]
+        classes = _recorded_classes(data, classes, keep)
     if not any(out.values()):
         raise ValueError(f"{src}: no point clouds")
     return classes, out
+
+
+def _recorded_classes(data, classes, keep) -> list[str] | None:
+    """The class names OUT records: a source's own `classes`, or, only to select `--classes` by name, the
+    ModelNet names its labels fit (`voxel_npz.class_names`); None otherwise."""
+    return list(classes) if "classes" in data.files or keep is not None else None
+
+
+def report_skipped(prog: str, records: list[dict], skipped: list[dict]) -> None:
+    """Prints each skipped item on stderr ("PROG: skipped FILE: REASON") and appends it to `skipped`.
+
+    Args:
+        prog: the command's name.
+        records: [{"file", "split", "reason"}] of the items skipped.
+        skipped: the summary's list of skipped items.
+    """
+    for r in records:
+        print(f"{prog}: skipped {r['file']}: {r['reason']}", file=sys.stderr)
+    skipped.extend(records)
 
 
 def select_classes(classes, keep, src) -> tuple[list[str], dict[int, int]]:
@@ -279,26 +319,36 @@ def select_classes(classes, keep, src) -> tuple[list[str], dict[int, int]]:
 
 
 def voxel_splits(data, src):
-    """Yields (split, X [N, R, R, R], y int64 [N]) for each split an opened voxel `.npz` holds.
+    """Yields (split, X [N, R, R, R], y int64 [N], skipped) for each split an opened voxel `.npz` holds.
+
+    Grids holding NaN or inf are left out of X and y and listed in skipped
+    ([{"file", "split", "reason"}], see `report_skipped`).
 
     Args:
-        data: the opened `.npz` (`np.load`).
+        data: the opened `.npz` (`checks.open_npz`).
         src: its path, for messages.
 
     Raises:
-        ValueError: no X_train/y_train, an X without its y, or grids that are not cubes.
+        ValueError: no X_train/y_train, an X without its y, or grids or labels
+            refused by `checks.check_grids` / `checks.check_labels` (values
+            other than 0/1, labels outside the class list, mismatched lengths).
     """
     if "X_train" not in data.files or "y_train" not in data.files:
         raise ValueError(f"{src}: a voxel .npz needs X_train and y_train; found {sorted(data.files)}")
+    classes = class_names(data, src)
     for s in SPLITS:
-        if f"X_{s}" not in data.files:
+        xk, yk = f"X_{s}", f"y_{s}"
+        if xk not in data.files:
             continue
-        x = data[f"X_{s}"]
-        if f"y_{s}" not in data.files:
-            raise ValueError(f"{src}: X_{s} without y_{s}")
-        if x.ndim != 4 or not x.shape[1] == x.shape[2] == x.shape[3]:
-            raise ValueError(f"{src}: X_{s} must be [N, R, R, R], got {x.shape}")
-        yield s, x, data[f"y_{s}"].astype(np.int64)
+        if yk not in data.files:
+            raise ValueError(f"{src}: {xk} without {yk}")
+        x = read_array(data, xk, src)
+        nonfinite = check_grids(x, src, xk)
+        y = check_labels(read_array(data, yk, src), src, yk, classes, xk, len(x))
+        if nonfinite.any():
+            x, y = x[~nonfinite], y[~nonfinite]
+        yield s, x, y, [{"file": str(src), "split": s, "reason": f"{xk}[{i}] holds NaN or inf"}
+                        for i in np.flatnonzero(nonfinite)]
 
 
 def print_summary(ap: argparse.ArgumentParser, run) -> dict:
@@ -386,23 +436,22 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
 
     arrays, skipped = {}, []
     if fmt == "voxel_npz":
-        with np.load(src, allow_pickle=False) as data:
-            splits = list(voxel_splits(data, src))  # checks keys and shapes before anything else reads them
-            # a file without `classes` gets the ModelNet names only when classes are selected by name
-            known = list(class_names(data)) if "classes" in data.files or keep is not None else None
-            classes, relabel = select_classes(known, keep, src)
-            for s, x, y in splits:
+        with open_npz(src) as data:
+            splits = list(voxel_splits(data, src))  # checks keys, grids and labels before anything else reads them
+            classes, relabel = select_classes(_recorded_classes(data, class_names(data, src), keep), keep, src)
+            for s, x, y, bad in splits:
+                report_skipped("prepare", bad, skipped)
                 r = x.shape[1]
                 if resolution % r and r % resolution:
                     raise ValueError(f"{src}: cannot resample {r}^3 to {resolution}^3 (needs an integer factor)")
                 if relabel is not None:
                     mask = np.isin(y, list(relabel))
                     x, y = x[mask], np.asarray([relabel[int(v)] for v in y[mask]], np.int64)
-                arrays[f"X_{s}"] = resample((x > 0.5).astype(np.uint8), resolution)
+                arrays[f"X_{s}"] = resample(x.astype(np.uint8), resolution)
                 arrays[f"y_{s}"] = y
     else:
         if fmt == "points":
-            classes, items = _points_jobs(src)
+            classes, items = _points_jobs(src, keep)
         else:
             classes, files = _folder_jobs(src, fmt)
             items = {s: [(str(f), l, str(f)) for f, l in v] for s, v in files.items()}
@@ -415,8 +464,7 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
             grids, ys = [], []
             for job, y, (grid, err) in zip(jobs[s], labels[s], _run(jobs[s], workers, s, progress)):
                 if err is not None:
-                    print(f"prepare: skipped {job[2]}: {err}", file=sys.stderr)
-                    skipped.append({"file": job[2], "split": s, "reason": err})
+                    report_skipped("prepare", [{"file": job[2], "split": s, "reason": err}], skipped)
                 else:
                     grids.append(grid)
                     ys.append(y)

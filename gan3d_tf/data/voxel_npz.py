@@ -3,7 +3,8 @@
 The file holds `X_train` [N, R, R, R] and `y_train` [N] (and optionally
 `X_test`, `y_test`, and `classes`, the class names in label order). Files
 without `classes` whose labels fit ModelNet10 or ModelNet40 get those
-standard names.
+standard names; other labels are refused. Grids hold 0/1 (or bool) values;
+the checks shared by every reader are in `gan3d_tf.data.checks`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from gan3d_tf.data.checks import check_grids, check_labels, open_npz, read_array
 
 MODELNET10_CLASSES = (
     "bathtub", "bed", "chair", "desk", "dresser", "monitor", "night_stand", "sofa", "table", "toilet",
@@ -35,6 +38,7 @@ class VoxelSet:
         classes: class names in label order.
         n_empty_skipped: how many all-zero grids were dropped.
         source: where the grids came from (for messages and metadata).
+        n_nonfinite_skipped: how many grids holding NaN or inf were dropped.
     """
 
     voxels: np.ndarray
@@ -42,18 +46,30 @@ class VoxelSet:
     classes: tuple[str, ...]
     n_empty_skipped: int
     source: str
+    n_nonfinite_skipped: int = 0
 
 
-def class_names(data) -> tuple[str, ...]:
+def class_names(data: np.lib.npyio.NpzFile, path, label_keys=("y_train", "y_test")) -> tuple[str, ...]:
     """The class names of an opened `.npz`: its `classes` key, else the
-    ModelNet10 or ModelNet40 names when the labels fit, else `class_<i>`."""
+    ModelNet10 names when every integer label fits them, else the ModelNet40
+    names (labels outside these are refused by `checks.check_labels`).
+
+    Args:
+        data: the opened `.npz` (`checks.open_npz`).
+        path: its path, for messages.
+        label_keys: the keys of its labels.
+
+    Raises:
+        ValueError: an unreadable key, or `classes` that is not a non-empty 1-D list.
+    """
     if "classes" in data.files:
-        return tuple(str(c) for c in data["classes"])
-    n = int(max(data[k].max(initial=-1) for k in ("y_train", "y_test") if k in data.files)) + 1
-    for names in (MODELNET10_CLASSES, MODELNET40_CLASSES):
-        if n <= len(names):
-            return names
-    return tuple(f"class_{i}" for i in range(n))
+        names = read_array(data, "classes", path)
+        if names.ndim != 1 or not len(names):
+            raise ValueError(f"{path}: classes must be a non-empty 1-D list of names, got shape {names.shape}")
+        return tuple(str(c) for c in names)
+    labels = [read_array(data, k, path) for k in label_keys if k in data.files]
+    top = max((int(y.max()) for y in labels if y.dtype.kind in "iu" and y.size), default=-1)
+    return MODELNET10_CLASSES if top < len(MODELNET10_CLASSES) else MODELNET40_CLASSES
 
 
 def split_categories(category: str) -> tuple[str, ...]:
@@ -74,64 +90,62 @@ def load_voxel_npz(path, category: str = "all", split: str = "train", resolution
                    skip_empty: bool = True) -> VoxelSet:
     """Loads one split of a voxel `.npz`, optionally one class, at a resolution.
 
+    Grids must hold 0/1 (or bool) values and labels must index the class list
+    (`class_names`); a grid holding NaN or inf is dropped and counted in
+    `n_nonfinite_skipped`.
+
     Args:
         path: the `.npz` file.
         category: a class name, several joined by commas ("bed,chair"), or "all".
         split: "train" or "test" (reads `X_<split>`, `y_<split>`).
         resolution: resample the grids to this side length (integer factor
             of the stored one); None keeps them.
-        skip_empty: drop all-zero grids (counted in `n_empty_skipped`).
+        skip_empty: drop all-zero grids (counted in `n_empty_skipped`) and
+            grids holding NaN or inf; False keeps every grid (a fixed
+            evaluation set) and refuses NaN or inf.
 
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError: not a readable `.npz`, missing keys, wrong shapes or
-            dtypes, or an unknown category; the message names the file and
-            the problem.
+            dtypes, values other than 0/1, labels outside the class list,
+            mismatched lengths, no grids left, or an unknown category; the
+            message names the file, the key and the first bad index and value.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data file not found: {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as e:  # np.load raises several types for a bad file
-        raise ValueError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from e
-    with data:
-        xk, yk = f"X_{split}", f"y_{split}"
+    xk, yk = f"X_{split}", f"y_{split}"
+    with open_npz(path) as data:
         missing = [k for k in (xk, yk) if k not in data.files]
         if missing:
             raise ValueError(f"{path}: missing key(s) {missing}; found {sorted(data.files)}; "
                              f"expected X_train, y_train (and X_test, y_test, optionally classes)")
-        x, y = data[xk], data[yk]
-        if x.ndim != 4 or not (x.shape[1] == x.shape[2] == x.shape[3]):
-            raise ValueError(f"{path}: {xk} must have shape [N, R, R, R], got {x.shape}")
-        if y.shape != (x.shape[0],):
-            raise ValueError(f"{path}: {yk} must have shape [{x.shape[0]}] to match {xk}, got {y.shape}")
-        if not (np.issubdtype(y.dtype, np.integer)):
-            raise ValueError(f"{path}: {yk} must hold integer labels, got dtype {y.dtype}")
-        if x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"{path}: {xk} must hold occupancies in [0, 1], got range "
-                             f"[{x.min()}, {x.max()}]")
-        classes = class_names(data)
-    if y.size and (y.min() < 0 or y.max() >= len(classes)):
-        raise ValueError(f"{path}: {yk} has labels outside 0..{len(classes) - 1}")
+        x = read_array(data, xk, path)
+        nonfinite = check_grids(x, path, xk, skip_nonfinite=skip_empty)
+        classes = class_names(data, path)
+        y = check_labels(read_array(data, yk, path), path, yk, classes, xk, len(x))
+    keep = np.ones(len(y), bool)
     if category != "all":
         wanted = split_categories(category)
         for c in wanted:
             if c not in classes:
                 raise ValueError(f"unknown category {c!r} in {path}; choose one of {list(classes)} or 'all'")
         keep = np.isin(y, [classes.index(c) for c in wanted])
+    dropped = np.flatnonzero(keep & nonfinite)
+    keep &= ~nonfinite
+    if not keep.all():
         x, y = x[keep], y[keep]
-    voxels = (x > 0.5).astype(np.uint8)
+    voxels = x.astype(np.uint8)
     n_empty = 0
     if skip_empty:
-        nonempty = voxels.reshape(len(voxels), -1).any(axis=1)
+        nonempty = voxels.any(axis=(1, 2, 3))
         n_empty = int((~nonempty).sum())
         voxels, y = voxels[nonempty], y[nonempty]
     if len(voxels) == 0:
-        raise ValueError(f"{path}: no non-empty {split} grids for category {category!r}")
+        first = f", the first {xk}[{dropped[0]}]" if len(dropped) else ""
+        raise ValueError(f"{path}: no non-empty {split} grids for category {category!r} in {xk} (skipped "
+                         f"{n_empty} empty and {len(dropped)} holding NaN or inf{first})")
     if resolution is not None:
         voxels = resample(voxels, resolution)
-    return VoxelSet(voxels, y.astype(np.int64), classes, n_empty, str(path))
+    return VoxelSet(voxels, y, classes, n_empty, str(path), len(dropped))
 
 
 def resample(voxels: np.ndarray, resolution: int) -> np.ndarray:

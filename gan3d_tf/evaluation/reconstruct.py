@@ -98,15 +98,20 @@ class ShapeMeans:
     """Mean occupancy grids of the shapes a run trained on, the reference points of the baselines."""
 
     overall: np.ndarray  # [R, R, R] mean of all training shapes
-    classes: tuple[str, ...]  # training class names
-    per_class: np.ndarray  # [C, R, R, R] mean of each class's shapes
+    classes: tuple[str, ...]  # names of the classes the run trained on
+    per_class: np.ndarray  # [C, R, R, R] mean of each of these classes' shapes
 
 
 def training_means(run_dir) -> ShapeMeans:
-    """The mean training shape of a run, overall and per class (re-read from its config)."""
+    """The mean training shape of a run, overall and per class it trained on (re-read from its config).
+
+    Only classes with training shapes are kept: a run trained on some classes
+    of a data file (`--data X --category chair`) has no (NaN) mean for the others.
+    """
     data = load_training_data(Config.from_json(Path(run_dir) / "config.json"))
-    per_class = np.stack([data.voxels[data.labels == i].mean(0, dtype=np.float32) for i in range(len(data.classes))])
-    return ShapeMeans(data.voxels.mean(0, dtype=np.float32), tuple(data.classes), per_class)
+    trained = np.unique(data.labels)
+    per_class = np.stack([data.voxels[data.labels == i].mean(0, dtype=np.float32) for i in trained])
+    return ShapeMeans(data.voxels.mean(0, dtype=np.float32), tuple(data.classes[i] for i in trained), per_class)
 
 
 def nearest_class(probabilities: np.ndarray, class_means: np.ndarray) -> np.ndarray:
@@ -129,7 +134,7 @@ def reference_scores(probabilities, targets, labels, categories, means: ShapeMea
     - "category_accuracy" (and "category_confusion", rows the true
       category, columns the training class): how often the prediction
       correlates best with the mean shape of its own category.
-    The last two need every category among the training classes.
+    The last two need the category of every image among the training classes.
 
     Args:
         probabilities: predicted grids [N, R, R, R] at the run's resolution.
@@ -144,10 +149,9 @@ def reference_scores(probabilities, targets, labels, categories, means: ShapeMea
     constant = np.repeat(scale(means.overall[None]), len(labels), 0)
     report = {"baseline_mean_shape": average_precision_by_category(constant, targets, labels, categories)}
     names = [name_of(c) for c in means.classes]
-    if not set(categories) <= set(names):
+    if not {categories[i] for i in np.unique(labels)} <= set(names):
         return report
-    of_category = np.array([names.index(c) for c in categories])  # category -> training class
-    truth = of_category[np.asarray(labels)]
+    truth = np.array([names.index(categories[i]) for i in labels])  # the training class of each image
     report["baseline_class_mean"] = average_precision_by_category(scale(means.per_class)[truth], targets, labels,
                                                                   categories)
     guess = nearest_class(probabilities, means.per_class)

@@ -32,7 +32,7 @@ def generate(generator: Generator, n: int, seed: int = 0, batch_size: int = 32) 
 
 
 def generator_report(generator: Generator, data_path, category: str, split: str = "test", n: int = 100,
-                     seed: int = 0, chamfer: bool = False) -> dict:
+                     seed: int = 0, chamfer: bool = False, held_out: tuple[float, int] | None = None) -> dict:
     """COV, MMD, 1-NNA (and occupancy, empty samples, pairwise IoU) of n samples against real shapes.
 
     Also scores the floor: n shapes drawn (seed) from the *train* split of
@@ -43,18 +43,29 @@ def generator_report(generator: Generator, data_path, category: str, split: str 
         generator: the generator to score.
         data_path: labelled voxel .npz with train and test splits.
         category: class name, several joined by commas, or "all".
-        split: the reference split, "test" or "train".
+        split: the reference split: "test", "train", or "heldout" (the part
+            of train a run held out, given by `held_out`; the floor is then
+            drawn from the rest of train).
         n: number of samples and of floor shapes.
         seed: seed of the latent draw and of the floor draw.
         chamfer: also score with the surface Chamfer distance.
+        held_out: (val_fraction, seed) of the run, for split "heldout"
+            (`gan3d_tf.training.split_validation`).
 
     Raises:
         ValueError, FileNotFoundError: from the data loader (naming file, key, category).
     """
     _, samples = generate(generator, n, seed)
     resolution = samples.shape[1]
-    reference = load_voxel_npz(data_path, category, split, resolution=resolution)
     train = load_voxel_npz(data_path, category, "train", resolution=resolution)
+    if split == "heldout":
+        from gan3d_tf.training.loop import split_validation
+
+        if held_out is None or not held_out[0]:
+            raise ValueError("split 'heldout' needs the run's val_fraction > 0 and seed (a run that held shapes out)")
+        train, reference = split_validation(train, *held_out)
+    else:
+        reference = load_voxel_npz(data_path, category, split, resolution=resolution)
     n_floor = min(n, len(train.voxels))
     pick = np.sort(np.random.default_rng(seed).choice(len(train.voxels), n_floor, replace=False))
     notes = []

@@ -5,7 +5,7 @@ Layout written under `out` (default `saved_models/`), TF Serving's
 
     gan3d_generator/<v>/    serving_default: z float32 [batch, z_dim] -> voxels float32 [batch, R, R, R]
                             sample: batch_size int32 [], seed int64 [] -> voxels, z
-    gan3d_features/<v>/     serving_default: voxels float32 [batch, R, R, R] -> features float32 [batch, F]
+    gan3d_features/<v>/     serving_default: voxels float32 [batch, R, R, R] in [0, 1] -> features float32 [batch, F]
     gan3d_classifier/<v>/   serving_default: voxels -> probabilities [batch, C], scores [batch, C],
                             class_id int64 [batch], class_name string [batch]
     gan3d_image_to_shape/<v>/  (3D-VAE-GAN runs) serving_default: images float32 [batch, S, S, 3] in [0, 1]
@@ -13,6 +13,11 @@ Layout written under `out` (default `saved_models/`), TF Serving's
     keras/<v>/              generator.keras, discriminator.keras (float32, `import gan3d_tf` to load),
                             encoder.keras for 3D-VAE-GAN runs
     models.config           TF Serving model config listing every servable under `out`
+
+Voxel and image inputs outside [0, 1] (or NaN) fail the call with an
+InvalidArgumentError naming the input and the range (`in_unit_range`); a
+`from_bytes` string that is no image fails in `tf.io.decode_image` ("Unknown
+image file format").
 
 Each version directory holds `assets.extra/metadata.json` (resolution, z
 prior, classes, training data, git revision, metrics). One export call uses
@@ -40,6 +45,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from gan3d_tf.data.checks import open_npz, read_array
 from gan3d_tf.data.voxel_npz import load_voxel_npz
 from gan3d_tf.evaluation.classify import fit_svm
 from gan3d_tf.evaluation.features import extract_features, feature_extractor, feature_size
@@ -123,13 +129,31 @@ def generator_archive(g: Generator) -> keras.export.ExportArchive:
     return archive
 
 
+def in_unit_range(x: tf.Tensor, name: str) -> tf.Tensor:
+    """x, once a graph assertion has checked that every value is in [0, 1].
+
+    A value outside (or NaN) fails the call with InvalidArgumentError
+    "<name> must hold values in [0, 1] (no NaN); got min ... max ...",
+    instead of a silent result.
+
+    Args:
+        x: a float tensor.
+        name: the input's name, for the message.
+    """
+    ok = tf.reduce_all((x >= 0.0) & (x <= 1.0))
+    check = tf.debugging.Assert(ok, [f"{name} must hold values in [0, 1] (no NaN); got min", tf.reduce_min(x),
+                                     "max", tf.reduce_max(x)])
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
+
+
 def features_archive(extractor: keras.Model) -> keras.export.ExportArchive:
-    """`serving_default`: voxels [batch, R, R, R] -> features [batch, F], for a `feature_extractor`."""
+    """`serving_default`: voxels [batch, R, R, R] in [0, 1] -> features [batch, F], for a `feature_extractor`."""
     r = extractor.input_shape[1]
     archive = keras.export.ExportArchive()
     archive.track(extractor)
     archive.add_endpoint(
-        "serving_default", lambda voxels: {"features": extractor(voxels, training=False)},
+        "serving_default", lambda voxels: {"features": extractor(in_unit_range(voxels, "voxels"), training=False)},
         [tf.TensorSpec([None, r, r, r], tf.float32, name="voxels")])
     return archive
 
@@ -165,7 +189,7 @@ def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def classifier_archive(extractor: keras.Model, pipeline, classes, temperature: float):
-    """`serving_default`: voxels -> probabilities, scores, class_id, class_name, for a `feature_extractor`."""
+    """`serving_default`: voxels in [0, 1] -> probabilities, scores, class_id, class_name, for a `feature_extractor`."""
     w, b = fold_svm(pipeline)
     n_features = extractor.output_shape[-1]
     if w.shape != (n_features, len(classes)):
@@ -177,7 +201,7 @@ def classifier_archive(extractor: keras.Model, pipeline, classes, temperature: f
     archive.track(extractor)
     archive.track(head)
     archive.add_endpoint(
-        "serving_default", lambda voxels: head(extractor(voxels, training=False)),
+        "serving_default", lambda voxels: head(extractor(in_unit_range(voxels, "voxels"), training=False)),
         [tf.TensorSpec([None, r, r, r], tf.float32, name="voxels")])
     return archive
 
@@ -214,7 +238,8 @@ def image_to_shape_archive(e, g: Generator) -> keras.export.ExportArchive:
         images = tf.map_fn(lambda b: decode_photo(b, s), image_bytes, fn_output_signature=tf.TensorSpec([s, s, 3]))
         return reconstruct(images)
 
-    archive.add_endpoint("serving_default", reconstruct, [tf.TensorSpec([None, s, s, 3], tf.float32, name="images")])
+    archive.add_endpoint("serving_default", lambda images: reconstruct(in_unit_range(images, "images")),
+                         [tf.TensorSpec([None, s, s, 3], tf.float32, name="images")])
     archive.add_endpoint("from_bytes", from_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")])
     return archive
 
@@ -313,7 +338,10 @@ def fit_classifier(discriminator: Discriminator, data_path, seed: int = 0) -> di
 
     Fits on the train split of `data_path` (regularisation by CV on train),
     fits the softmax temperature on train, and measures test accuracy when the
-    file has a test split.
+    file has a non-empty test split.
+
+    Raises:
+        FileNotFoundError / ValueError: a missing or bad data file (`load_voxel_npz`).
     """
     r = discriminator.resolution
     train = load_voxel_npz(data_path, "all", "train", resolution=r)
@@ -322,11 +350,10 @@ def fit_classifier(discriminator: Discriminator, data_path, seed: int = 0) -> di
     w, b = fold_svm(pipeline)
     temperature = fit_temperature(x @ w + b, train.labels)
     metrics = {"data": str(data_path), "n_train": len(train.voxels), "alpha": alpha, "cv_accuracy": cv}
-    try:
+    with open_npz(data_path) as data:  # a missing or empty test split is skipped, a bad one is an error
+        n_test = len(read_array(data, "y_test", data_path)) if "y_test" in data.files else 0
+    if n_test:
         test = load_voxel_npz(data_path, "all", "test", resolution=r, skip_empty=False)
-    except ValueError:
-        test = None  # no test split in this file
-    if test is not None:
         pred = pipeline.predict(extract_features(discriminator, test.voxels))
         metrics.update(n_test=len(test.voxels), test_accuracy=float((pred == test.labels).mean()))
     return {"pipeline": pipeline, "classes": list(train.classes), "temperature": temperature, "metrics": metrics}

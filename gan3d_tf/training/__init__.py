@@ -9,7 +9,8 @@ from gan3d_tf.training.loop import (
     Run, build_gan, check_run_dir, fixed_z, load_training_data, make_strategy, open_run, split_validation, train,
 )
 from gan3d_tf.training.run_dir import RunDir, load_network
+from gan3d_tf.training.step_checkpoint import NonFiniteError, StepCheckpoint
 
-__all__ = ["Run", "RunDir", "build_discriminator", "build_encoder", "build_gan", "build_generator", "check_run_dir",
+__all__ = ["NonFiniteError", "Run", "RunDir", "StepCheckpoint", "build_discriminator", "build_encoder", "build_gan", "build_generator", "check_run_dir",
            "dtype_policy", "fixed_z", "load_network", "load_training_data", "make_strategy", "open_run",
            "split_validation", "train"]

@@ -6,6 +6,7 @@ The run directory's layout is described in `gan3d_tf.training.run_dir`.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,10 @@ from gan3d_tf.metrics.iou import mean_pairwise_iou
 from gan3d_tf.models.gan3d import GAN3D, sample_z
 from gan3d_tf.models.vaegan3d import VAEGAN3D
 from gan3d_tf.training.builders import build_discriminator, build_encoder, build_generator, dtype_policy
-from gan3d_tf.training.epoch_checkpoint import EpochCheckpoint
 from gan3d_tf.training.generation_monitor import GenerationMonitor
 from gan3d_tf.training.run_dir import copy_trained, load_init_weights
 from gan3d_tf.training.sample_grid import SampleGrid
+from gan3d_tf.training.step_checkpoint import NonFiniteError, StepCheckpoint, first_non_finite
 
 N_FIXED_SAMPLES = 16  # shapes in the per-epoch sample grid
 
@@ -82,8 +83,9 @@ def split_validation(data: VoxelSet, fraction: float, seed: int) -> tuple[VoxelS
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
 
     def part(idx, tag):
-        return VoxelSet(data.voxels[idx], data.labels[idx], data.classes, data.n_empty_skipped if tag == "train" else 0,
-                        f"{data.source} ({tag} part, seed {seed})")
+        train = tag == "train"  # the skip counts stay with the training part
+        return VoxelSet(data.voxels[idx], data.labels[idx], data.classes, data.n_empty_skipped if train else 0,
+                        f"{data.source} ({tag} part, seed {seed})", data.n_nonfinite_skipped if train else 0)
 
     return part(train, "train"), part(val, "held-out")
 
@@ -124,6 +126,7 @@ class Run:
     checkpoint: tf.train.Checkpoint
     manager: tf.train.CheckpointManager
     epoch: tf.Variable  # finished epochs, saved in the checkpoint
+    step: tf.Variable  # finished steps over all epochs, saved in the checkpoint (0 in checkpoints older than it)
 
 
 def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = None, restore: bool = False) -> Run:
@@ -140,6 +143,7 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
     with strategy.scope():
         gan = build_gan(config)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         parts = dict(
             generator=gan.generator,
             discriminator=gan.discriminator,
@@ -154,7 +158,7 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
         if isinstance(gan, VAEGAN3D):
             parts.update(encoder=gan.encoder, e_optimizer=gan.e_optimizer,
                          sampler_state=gan.sampler.seed_generator.state)
-        checkpoint = tf.train.Checkpoint(**parts)
+        checkpoint = tf.train.Checkpoint(**parts, step=step)
     manager = tf.train.CheckpointManager(checkpoint, str(Path(run_dir) / "checkpoints"), max_to_keep=3)
     if not restore and config.train.init_from:
         with strategy.scope():
@@ -162,8 +166,12 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
     if restore:
         if manager.latest_checkpoint is None:
             raise FileNotFoundError(f"no checkpoint to resume from in {Path(run_dir) / 'checkpoints'}")
-        checkpoint.restore(manager.latest_checkpoint).assert_consumed()
-    return Run(gan, checkpoint, manager, epoch)
+        latest = manager.latest_checkpoint
+        if "step/.ATTRIBUTES/VARIABLE_VALUE" in dict(tf.train.list_variables(latest)):
+            checkpoint.restore(latest).assert_consumed()
+        else:  # saved before step checkpoints: epoch ends only; `train` counts its steps from `epoch`
+            tf.train.Checkpoint(**parts).restore(latest).assert_consumed()
+    return Run(gan, checkpoint, manager, epoch, step)
 
 
 def check_run_dir(run_dir, resume: bool) -> None:
@@ -178,6 +186,36 @@ def check_run_dir(run_dir, resume: bool) -> None:
         raise FileExistsError(f"{run_dir} already holds a run; resume it or choose another run directory")
 
 
+def batches(config: Config, voxels: np.ndarray, epoch: int, skip: int = 0) -> tf.data.Dataset:
+    """The training stream from epoch `epoch`, batch `skip` on (the batches an uninterrupted run sees there)."""
+    t = config.train
+    if config.algorithm == "vaegan":
+        v = config.vaegan
+        dataset = view_dataset(voxels, t.batch_size, config.seed, epoch, v.image_size, v.render_size,
+                               v.view_distance, v.scene)
+    else:
+        dataset = training_dataset(voxels, t.batch_size, config.seed, epoch)
+    return dataset.skip(skip)
+
+
+def guarded_variables(gan: GAN3D) -> dict:
+    """Everything a checkpoint saves that must be finite, by name ("generator_ema/deconv1/kernel"): the
+    networks' weights and the optimizers' state."""
+    owners = {"generator": gan.generator, "discriminator": gan.discriminator, "generator_ema": gan.ema_generator,
+              "encoder": getattr(gan, "encoder", None), "g_optimizer": gan.g_optimizer,
+              "d_optimizer": gan.d_optimizer, "e_optimizer": getattr(gan, "e_optimizer", None)}
+    return {f"{label}/{v.path.split('/')[-1] if label.endswith('optimizer') else v.path}": v
+            for label, owner in owners.items() if owner is not None
+            for v in (owner.weights if isinstance(owner, keras.Model) else owner.variables) if "float" in str(v.dtype)}
+
+
+def save_atomic(model: keras.Model, path: Path) -> None:
+    """`model.save(path)` through a temporary file renamed into place: a kill leaves the old file or the new one."""
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
 def fixed_z(config: Config) -> np.ndarray:
     """The latent batch of the per-epoch sample grid (a function of the seed)."""
     rng = tf.random.Generator.from_seed(config.seed + 1)
@@ -185,7 +223,7 @@ def fixed_z(config: Config) -> np.ndarray:
 
 
 def train(config: Config, run_dir, resume: bool = False, strategy=None, data: VoxelSet | None = None,
-          verbose: int = 2) -> Run:
+          verbose: int = 2, callbacks_extra: list | None = None) -> Run:
     """Trains (or resumes) a run to `config.train.epochs` epochs.
 
     Args:
@@ -195,9 +233,14 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         strategy: a tf.distribute strategy (default: the current one).
         data: training grids; loaded from `config` when None.
         verbose: Keras `fit` verbosity.
+        callbacks_extra: more Keras callbacks, run after the run's own (checkpoint, TensorBoard, samples, monitor).
 
     Returns:
         The trained `Run`.
+
+    Raises:
+        NonFiniteError: a loss or a weight became NaN or infinite; the step is
+            named, and nothing from that step on was saved.
     """
     run_dir = Path(run_dir)
     check_run_dir(run_dir, resume)
@@ -212,6 +255,12 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
     run_dir.mkdir(parents=True, exist_ok=True)
     strategy = strategy or tf.distribute.get_strategy()
     run = open_run(config, run_dir, strategy, restore=resume)
+    epochs_done = int(run.epoch.numpy())
+    done = int(run.step.numpy()) or epochs_done * steps  # 0 in checkpoints saved before step counting
+    if divmod(done, steps)[0] != epochs_done:
+        raise ValueError(f"{run_dir}: the checkpoint's {done} steps are not {epochs_done} epochs of {steps} steps; "
+                         f"was the data or the batch size changed?")
+    run.step.assign(done)
     # written after the restore, so that a failed resume leaves the saved config and data record as they were
     config.to_json(run_dir / "config.json")
     (run_dir / "data.json").write_text(json.dumps({
@@ -221,32 +270,41 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         "n_train": int(len(data.voxels)),
         "n_held_out": int(len(held_out.voxels)) if held_out is not None else 0,
         "n_empty_skipped": data.n_empty_skipped,
+        "n_nonfinite_skipped": data.n_nonfinite_skipped,
         "resolution": int(data.voxels.shape[1]),
         "mean_occupancy": float(data.voxels.mean()),
         "mean_pairwise_iou_first64": mean_pairwise_iou(data.voxels) if len(data.voxels) > 1 else None,
     }, indent=2) + "\n")
-    initial_epoch = int(run.epoch.numpy())
-    if config.algorithm == "vaegan":
-        v = config.vaegan
-        dataset = view_dataset(data.voxels, t.batch_size, config.seed, initial_epoch, v.image_size, v.render_size,
-                               v.view_distance, v.scene)
-    else:
-        dataset = training_dataset(data.voxels, t.batch_size, config.seed, initial_epoch)
-    callbacks = [
-        EpochCheckpoint(run.manager, run.epoch),
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
-        SampleGrid(fixed_z(config), run_dir / "samples", run_dir / "logs" / "samples", every=t.sample_every_epochs),
-    ]
-    if t.monitor_every_epochs and held_out is not None:
-        z = sample_z(tf.random.Generator.from_seed(config.seed + 2), t.monitor_samples, config.model.z_dim,
-                     config.model.z_distribution).numpy()
-        callbacks.append(GenerationMonitor(held_out.voxels, z, run_dir / "logs" / "generation",
-                                           every=t.monitor_every_epochs))
-    if initial_epoch < t.epochs:
-        run.gan.fit(dataset, epochs=t.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                    callbacks=callbacks, verbose=verbose, shuffle=False)
-    run.gan.sampling_generator.save(run_dir / "generator.keras")  # the moving average of G when kept
-    run.gan.discriminator.save(run_dir / "discriminator.keras")
+    def callbacks():  # new ones for each fit (their summary writers close at the end of a fit)
+        made = [
+            StepCheckpoint(run.manager, run.epoch, run.step, steps, guarded_variables(run.gan),
+                           every_steps=t.checkpoint_every_steps, every_minutes=t.checkpoint_every_minutes),
+            keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
+            SampleGrid(fixed_z(config), run_dir / "samples", run_dir / "logs" / "samples", every=t.sample_every_epochs),
+        ]
+        if t.monitor_every_epochs and held_out is not None:
+            z = sample_z(tf.random.Generator.from_seed(config.seed + 2), t.monitor_samples, config.model.z_dim,
+                         config.model.z_distribution).numpy()
+            made.append(GenerationMonitor(held_out.voxels, z, run_dir / "logs" / "generation",
+                                          every=t.monitor_every_epochs))
+        return made + list(callbacks_extra or [])
+
+    # a run saved mid-epoch first finishes that epoch (its remaining batches, in the same order), then goes on
+    epoch, batch, fits = *divmod(done, steps), []
+    if batch and epoch < t.epochs:
+        fits, epoch = [(epoch, batch, steps - batch)], epoch + 1
+    if epoch < t.epochs:
+        fits.append((epoch, 0, steps))
+    for first_epoch, skip, n_steps in fits:
+        run.gan.fit(batches(config, data.voxels, first_epoch, skip), epochs=first_epoch + 1 if skip else t.epochs,
+                    initial_epoch=first_epoch, steps_per_epoch=n_steps, callbacks=callbacks(), verbose=verbose,
+                    shuffle=False)
+    nets = {"generator": run.gan.sampling_generator, "discriminator": run.gan.discriminator}  # G: its average if kept
     if isinstance(run.gan, VAEGAN3D):
-        run.gan.encoder.save(run_dir / "encoder.keras")
+        nets["encoder"] = run.gan.encoder
+    for part, net in nets.items():
+        bad = first_non_finite({f"{net.name}/{w.path}": w for w in net.weights})
+        if bad is not None:
+            raise NonFiniteError(f"{run_dir}: {part} variable {bad} is not finite; {part}.keras not written")
+        save_atomic(net, run_dir / f"{part}.keras")
     return run

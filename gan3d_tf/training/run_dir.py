@@ -4,9 +4,10 @@ A run directory holds:
     config.json          the resolved `Config`
     data.json            what was trained on (source, counts, skipped grids)
     commands.txt         every train.py invocation that wrote to it
-    checkpoints/         tf.train checkpoints, one per epoch (G, D, the
-                         moving average of G when kept, optimizers, z-sampler
-                         state, counters)
+    checkpoints/         tf.train checkpoints ckpt-<step>, the last 3 of those
+                         saved at epoch ends and every N steps / M minutes
+                         (G, D, the moving average of G when kept,
+                         optimizers, z-sampler state, epoch and step counters)
     logs/train/          TensorBoard scalars (Keras TensorBoard callback)
     logs/samples/        TensorBoard images of the fixed-z sample grid
     logs/generation/     TensorBoard generation metrics (when monitored)
