@@ -4,7 +4,8 @@
         --data ../shared/data/modelnet10_vox32.npz --category chair
 
 takes the sampling generator (the moving average of G when the run keeps
-one) of the run's latest checkpoint, saves it as a float32 `.keras` file,
+one) of the run's latest checkpoint (or of `--checkpoint`, chosen on the
+run's held-out shapes with `evaluate.py generation --split heldout`), saves it as a float32 `.keras` file,
 scores it with `gan3d_tf.evaluation.sampling.generator_report` (n samples against the
 reference split, next to the train floor) and writes `metadata.json`: the
 resolved config, steps and epochs, training wall time, machine, data, the
@@ -29,22 +30,28 @@ from gan3d_tf.evaluation.sampling import generator_report
 from gan3d_tf.training.run_dir import RunDir
 
 
-def training_wall_seconds(run_dir) -> float | None:
+def training_wall_seconds(run_dir, epochs: int | None = None) -> float | None:
     """Seconds spent in `fit`, from the run's TensorBoard train event files (one per start or resume).
 
     Each file spans from its writer's creation (the start of `fit`) to its
     last epoch summary; pauses between sessions are not counted.
+
+    Args:
+        run_dir: the run directory.
+        epochs: count only up to the summary of this many epochs (None: all).
     """
     total, found = 0.0, False
     for path in sorted(Path(run_dir, "logs", "train").glob("events.out.tfevents.*")):
-        times = [tf.compat.v1.Event.FromString(r.numpy()).wall_time for r in tf.data.TFRecordDataset(str(path))]
+        events = [tf.compat.v1.Event.FromString(r.numpy()) for r in tf.data.TFRecordDataset(str(path))]
+        times = [e.wall_time for e in events if epochs is None or e.step < epochs]
         if len(times) > 1:
             total, found = total + times[-1] - times[0], True
     return round(total, 1) if found else None
 
 
-def package(run_dir, out, data, category: str, split: str = "test", n: int = 100, seed: int = 0) -> dict:
-    """Writes `out/generator.keras` and `out/metadata.json` from the latest checkpoint of `run_dir`.
+def package(run_dir, out, data, category: str, split: str = "test", n: int = 100, seed: int = 0,
+            checkpoint: str | None = None) -> dict:
+    """Writes `out/generator.keras` and `out/metadata.json` from a checkpoint of `run_dir` (default: the latest).
 
     Returns:
         The metadata written.
@@ -52,18 +59,18 @@ def package(run_dir, out, data, category: str, split: str = "test", n: int = 100
     run_dir, out = Path(run_dir), Path(out)
     run = RunDir(run_dir)
     config = run.config()
-    latest = run.latest_checkpoint()
+    latest = checkpoint or run.latest_checkpoint()
     if latest is None:
         raise FileNotFoundError(f"{run_dir}: no checkpoint in {run.checkpoints}")
     generator = float32_copy(run.load("generator", checkpoint=latest))
     report = generator_report(generator, data, category, split, n, seed)
-    commands = run.commands_file
+    commands, counters = run.commands_file, run.counters(latest)
     metadata = {
         "name": out.name,
         "files": {"generator": "generator.keras"},
         "run": str(run_dir),
-        **run.counters(latest),  # the checkpoint the generator came from, even if a newer one lands meanwhile
-        "training_wall_seconds": training_wall_seconds(run_dir),
+        **counters,  # the checkpoint the generator came from, even if a newer one lands meanwhile
+        "training_wall_seconds": training_wall_seconds(run_dir, counters.get("epochs")),
         "train_commands": commands.read_text().splitlines() if commands.is_file() else None,
         "metrics_command": " ".join(["python", "evaluate.py", "generation", "--model", str(out), "--data", str(data),
                                      "--category", category, "--split", split, "--n", str(n), "--seed", str(seed)]),
@@ -88,13 +95,17 @@ def main(argv=None) -> int:
     p.add_argument("--split", choices=("train", "test"), default="test", help="reference split (default test)")
     p.add_argument("--n", type=int, default=100, help="samples scored (default 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent and floor draws (default 0)")
+    p.add_argument("--checkpoint", metavar="PREFIX", help="checkpoint to ship (default: the run's latest)")
     args = p.parse_args(argv)
+    if args.checkpoint and not Path(args.checkpoint + ".index").is_file():
+        p.error(f"--checkpoint: no checkpoint {args.checkpoint} (no {args.checkpoint}.index)")
     if not (Path(args.run) / "config.json").is_file():
         p.error(f"not a run directory (no config.json): {args.run}")
     if not Path(args.data).is_file():
         p.error(f"--data not found: {args.data}")
     try:
-        metadata = package(args.run, args.out, args.data, args.category, args.split, args.n, args.seed)
+        metadata = package(args.run, args.out, args.data, args.category, args.split, args.n, args.seed,
+                           args.checkpoint)
     except (FileNotFoundError, ValueError) as e:
         print(f"gan3d_tf.serving.pretrained: error: {e}", file=sys.stderr)
         return 2
