@@ -227,7 +227,8 @@ def generation(args) -> None:
 
     start = time.perf_counter()
     run = RunDir(args.model) if Path(args.model, "config.json").is_file() else None
-    held_out = (run.config().data.val_fraction, run.config().seed) if run is not None else None
+    config = run.config() if run is not None else None
+    held_out = (config.data.val_fraction, config.seed) if config is not None else None
     report = generator_report(load_network(args.model, "generator", args.checkpoint), args.data, args.category,
                               args.split, args.n, args.seed, args.chamfer, held_out)
     report = {"model": args.model, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **report}

@@ -5,8 +5,9 @@
 
 takes the sampling generator (the moving average of G when the run keeps
 one) of the run's latest checkpoint (or of `--checkpoint`, chosen on the
-run's held-out shapes with `evaluate.py generation --split heldout`), saves it as a float32 `.keras` file,
-scores it with `gan3d_tf.evaluation.sampling.generator_report` (n samples against the
+run's held-out shapes with `evaluate.py generation --split heldout`),
+saves it as a float32 `.keras` file, scores it with
+`gan3d_tf.evaluation.sampling.generator_report` (n samples against the
 reference split, next to the train floor) and writes `metadata.json`: the
 resolved config, steps and epochs, training wall time, machine, data, the
 metrics, and the commands that trained the run and made the metrics. The

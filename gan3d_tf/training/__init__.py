@@ -11,6 +11,6 @@ from gan3d_tf.training.loop import (
 from gan3d_tf.training.run_dir import RunDir, load_network
 from gan3d_tf.training.step_checkpoint import NonFiniteError, StepCheckpoint
 
-__all__ = ["NonFiniteError", "Run", "RunDir", "StepCheckpoint", "build_discriminator", "build_encoder", "build_gan", "build_generator", "check_run_dir",
-           "dtype_policy", "fixed_z", "load_network", "load_training_data", "make_strategy", "open_run",
+__all__ = ["NonFiniteError", "Run", "RunDir", "StepCheckpoint", "build_discriminator", "build_encoder", "build_gan",
+           "build_generator", "check_run_dir", "dtype_policy", "fixed_z", "load_network", "load_training_data", "make_strategy", "open_run",
            "split_validation", "train"]

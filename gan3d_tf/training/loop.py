@@ -299,12 +299,12 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         run.gan.fit(batches(config, data.voxels, first_epoch, skip), epochs=first_epoch + 1 if skip else t.epochs,
                     initial_epoch=first_epoch, steps_per_epoch=n_steps, callbacks=callbacks(), verbose=verbose,
                     shuffle=False)
+    bad = first_non_finite(guarded_variables(run.gan))  # the same check as before every checkpoint
+    if bad is not None:
+        raise NonFiniteError(f"{run_dir}: variable {bad} is not finite; no .keras file written")
     nets = {"generator": run.gan.sampling_generator, "discriminator": run.gan.discriminator}  # G: its average if kept
     if isinstance(run.gan, VAEGAN3D):
         nets["encoder"] = run.gan.encoder
     for part, net in nets.items():
-        bad = first_non_finite({f"{net.name}/{w.path}": w for w in net.weights})
-        if bad is not None:
-            raise NonFiniteError(f"{run_dir}: {part} variable {bad} is not finite; {part}.keras not written")
         save_atomic(net, run_dir / f"{part}.keras")
     return run
