@@ -9,7 +9,7 @@ import evaluate
 from conftest import tiny_config
 from gan3d_tf import Discriminator, get_preset
 from gan3d_tf import training
-from gan3d_tf.evaluation.classify import fit_svm, mcnemar, score
+from gan3d_tf.evaluation.classify import fit_svm, mcnemar, random_twin, score
 from gan3d_tf.evaluation.features import extract_features, feature_extractor, feature_size
 
 
@@ -31,6 +31,17 @@ def test_features_are_max_pooled_activations():
     np.testing.assert_allclose(f[:, :64], pooled, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=r"\[N, 16, 16, 16\]"):
         extract_features(d, x[:, :8])
+
+
+@pytest.mark.parametrize("norm,mbstd", [("layer", 4), ("spectral", 0), ("none", 2)])
+def test_random_baseline_has_the_trained_d_architecture(norm, mbstd):
+    d = Discriminator((8, 16), norm=norm, minibatch_std=mbstd)
+    twin = random_twin(d)
+    assert (twin.norm, twin.minibatch_std, twin.widths) == (norm, mbstd, (8, 16))
+    assert [w.shape for w in twin.weights] == [w.shape for w in d.weights]
+    assert [layer.__class__ for layer in twin.layers] == [layer.__class__ for layer in d.layers]
+    kernels = [(a.numpy(), b.numpy()) for a, b in zip(d.weights, twin.weights) if "kernel" in a.path]
+    assert kernels and all(not np.array_equal(a, b) for a, b in kernels)  # fresh weights, not a copy
 
 
 def labelled_boxes(n_per_class, seed):

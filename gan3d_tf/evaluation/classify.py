@@ -102,6 +102,18 @@ def raw_voxel_features(voxels: np.ndarray) -> np.ndarray:
     return small.reshape(len(small), -1).astype(np.float32)
 
 
+def random_twin(discriminator: Discriminator) -> Discriminator:
+    """A freshly initialised discriminator of exactly `discriminator`'s architecture.
+
+    Built from its config, so widths, normalisation (batch, layer, spectral or
+    none) and the minibatch-stddev layer all match: the baseline differs from
+    the trained D in its weights only. Seed with `keras.utils.set_random_seed`.
+    """
+    config = discriminator.get_config()
+    config.update(name="random_discriminator", trainable=True)
+    return Discriminator.from_config(config)
+
+
 def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size: int = 64) -> dict:
     """Fits and scores the SVMs for the trained D and both baselines.
 
@@ -121,8 +133,7 @@ def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size:
     train = load_voxel_npz(data_path, "all", "train", resolution=r)
     test = load_voxel_npz(data_path, "all", "test", resolution=r, skip_empty=False)  # keep the standard test set
     keras.utils.set_random_seed(seed)  # the random baseline is a function of the seed
-    random_d = Discriminator(discriminator.widths, discriminator.leaky_slope, discriminator.bn_momentum,
-                             name="random_discriminator")
+    random_d = random_twin(discriminator)
     features = {
         "gan": lambda v: extract_features(discriminator, v, batch_size),
         "random_d": lambda v: extract_features(random_d, v, batch_size),
