@@ -5,6 +5,9 @@
     python evaluate.py reconstruct --model RUN_DIR --ikea ../shared/data/ikea --json ikea.json
     python evaluate.py export RUN_DIR --classifier-data ../shared/data/modelnet10_vox32.npz --out saved_models
     python evaluate.py generation --model RUN_DIR --data ../shared/data/modelnet10_vox32.npz --category chair
+    python evaluate.py interpolate --model RUN_DIR --from 3 --to 7 --steps 8 --out interp/
+    python evaluate.py arithmetic --model RUN_DIR --a 3 --b 5 --c 7 --out arith/
+    python evaluate.py invert --model RUN_DIR --target ../shared/data/modelnet10_vox32.npz --index 12 --out inv/
 
 `sample` writes samples.npz (key `voxels`: occupancy probabilities
 [n, R, R, R]; key `z`), grid.png (rendered shapes), sample_NNN.obj (marching
@@ -33,6 +36,16 @@ gan3d_tf/metrics/generation.py), next to the floor: --n shapes drawn from the
 train split of the same category, scored the same way (what real shapes
 reach). It prints a summary; --json writes the full report.
 
+`interpolate`, `arithmetic` and `invert` walk the latent space (paper
+Figs. 6-7). Each shape is named by an endpoint: a seed (the first z that
+seed draws, as `sample --seed` does), FILE.npz:INDEX (row INDEX of key `z` of
+a file these commands or `sample` wrote), or FILE.npz:KEY:INDEX (a real voxel
+grid, e.g. ../shared/data/modelnet10_vox32.npz:X_train:12, *inverted*: z
+fitted by gradient descent until G(z) reproduces it; the IoU reached is
+reported). Each writes NAME.png (a strip of rendered shapes, real targets
+under inverted ones), NAME.npz (keys `voxels`, `z`), NAME_NN.obj meshes and
+summary.json; see gan3d_tf/evaluation/latent.py.
+
 `export` writes TF Serving SavedModels (gan3d_generator, gan3d_features and,
 with --classifier-data, gan3d_classifier) as saved_models/<name>/<version>/,
 float32 generator.keras / discriminator.keras under saved_models/keras/<version>/,
@@ -46,6 +59,8 @@ import argparse
 import json
 import os
 import sys
+
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
@@ -94,7 +109,44 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--seed", type=int, default=0, help="seed of the latent draw and of the floor draw (default 0)")
     g.add_argument("--chamfer", action="store_true", help="also score with the Chamfer distance (slower)")
     g.add_argument("--json", metavar="OUT.json", help="also write the full report here")
+    endpoint_help = "a seed, FILE.npz:INDEX (a row of its key z) or FILE.npz:KEY:INDEX (a real grid, inverted)"
+    i = sub.add_parser("interpolate", help="shapes along a line between two latent vectors, as a PNG strip")
+    i.add_argument("--from", dest="start", default="0", metavar="ENDPOINT", help=f"{endpoint_help} (default 0)")
+    i.add_argument("--to", dest="end", default="1", metavar="ENDPOINT", help=f"{endpoint_help} (default 1)")
+    i.add_argument("--steps", type=int, default=8, help="shapes in the strip, both ends included (default 8)")
+    i.add_argument("--method", choices=("auto", "linear", "slerp"), default="auto",
+                   help="auto: slerp for a normal prior, linear for a uniform one")
+    a = sub.add_parser("arithmetic", help="the shape of a - b + c in latent space, as a PNG strip (for a normal "
+                                          "prior scaled to the mean norm of a, b, c)")
+    for flag in ("a", "b", "c"):
+        a.add_argument(f"--{flag}", required=True, metavar="ENDPOINT", help=endpoint_help)
+    v = sub.add_parser("invert", help="fit z to a real voxel grid; report the IoU reached")
+    v.add_argument("--target", required=True, metavar="FILE.npz", help="voxel .npz (keys voxels, or X_train/X_test)")
+    v.add_argument("--key", help="array of --target (default: voxels, else X_train)")
+    v.add_argument("--index", type=int, required=True, help="index of the grid in that array")
+    for q in (i, a, v):
+        q.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or generator .keras file")
+        q.add_argument("--out", required=True, help="output directory")
+        q.add_argument("--threshold", type=float, default=0.5, help="occupancy level for PNG and meshes (default 0.5)")
+        q.add_argument("--invert-steps", type=int, default=200,
+                       help="Adam steps when fitting z to a real grid (default 200)")
     args = p.parse_args(argv)
+    if args.command in ("interpolate", "arithmetic", "invert"):
+        if not os.path.exists(args.model):
+            p.error(f"--model not found: {args.model}")
+        if not 0 < args.threshold < 1:
+            p.error(f"--threshold must be in (0, 1), got {args.threshold}")
+        if args.invert_steps < 1:
+            p.error(f"--invert-steps must be >= 1, got {args.invert_steps}")
+        if args.command == "interpolate" and args.steps < 2:
+            p.error(f"--steps must be >= 2, got {args.steps}")
+        if args.command == "invert" and not os.path.isfile(args.target):
+            p.error(f"--target not found: {args.target}")
+        specs = {"interpolate": ("start", "end"), "arithmetic": ("a", "b", "c"), "invert": ()}[args.command]
+        for name in specs:
+            problem = check_endpoint(getattr(args, name))
+            if problem:
+                p.error(f"--{dict(start='from', end='to').get(name, name)}: {problem}")
     if args.command == "generation":
         if args.n < 1:
             p.error(f"--n must be >= 1, got {args.n}")
@@ -140,7 +192,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.command == "export":
         return export_cli.run(args, "evaluate.py")
-    command = {"sample": sample, "classify": classify, "generation": generation, "reconstruct": reconstruct}
+    command = {"sample": sample, "classify": classify, "generation": generation, "reconstruct": reconstruct,
+               "interpolate": interpolate, "arithmetic": arithmetic, "invert": invert}
     try:
         command[args.command](args)
     except (FileNotFoundError, FileExistsError, ValueError) as e:  # bad input, named by the library
@@ -252,6 +305,91 @@ def generation(args) -> None:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
+
+
+def check_endpoint(spec: str) -> str | None:
+    """Why an endpoint string cannot name a latent vector (before any model is loaded), or None."""
+    if spec.lstrip("-").isdigit():
+        return None
+    path, sep, rest = spec.partition(".npz:")
+    if not sep or not rest.rpartition(":")[2].lstrip("-").isdigit():
+        return f"{spec!r} is neither a seed (an integer) nor FILE.npz:INDEX nor FILE.npz:KEY:INDEX"
+    if not os.path.isfile(path + ".npz"):
+        return f"file not found: {path}.npz"
+    return None
+
+
+def endpoint_title(endpoint) -> str:
+    """A short caption: "seed 3", "X_train[12]" (IoU of the fit), "z[4]"."""
+    spec = endpoint.source
+    if spec.lstrip("-").isdigit():
+        return f"seed {spec}"
+    key, _, index = spec.partition(".npz:")[2].rpartition(":")
+    name = f"{key or ('z' if endpoint.target is None else 'grid')}[{index}]"
+    return name if endpoint.iou is None else f"{name}\nfit IoU {endpoint.iou:.2f}"
+
+
+def latent_run(args, z, titles, name, endpoints: dict, extra: dict | None = None, summary: dict | None = None):
+    """Writes the strip of `z` and summary.json; prints the summary."""
+    from gan3d_tf.evaluation.latent import write_strip, write_summary
+
+    generator = args.generator
+    targets = {pos: e.target for pos, e in endpoints.items() if e.target is not None}
+    written = write_strip(generator, z, titles, args.out, name, args.threshold, extra, targets=targets)
+    out = {"model": args.model, **(summary or {}),
+           "endpoints": {label: e.describe() for label, e in zip(endpoint_labels(args), endpoints.values())},
+           "n_empty": written["n_empty"], "png": written["png"], "npz": written["npz"],
+           "meshes": len(written["meshes"])}
+    write_summary(args.out, out)
+    print(json.dumps(out, indent=2))
+
+
+def endpoint_labels(args) -> list[str]:
+    return {"interpolate": ["from", "to"], "arithmetic": ["a", "b", "c"], "invert": ["target"]}[args.command]
+
+
+def interpolate(args) -> None:
+    """`evaluate.py interpolate`: G along the path between two endpoints."""
+    from gan3d_tf.evaluation.latent import interpolate_z, parse_endpoint, resolve_method
+    from gan3d_tf.training.run_dir import load_network
+
+    args.generator = generator = load_network(args.model, "generator")
+    method = resolve_method(generator, args.method)
+    a, b = (parse_endpoint(generator, spec, args.invert_steps) for spec in (args.start, args.end))
+    t, z = interpolate_z(a.z, b.z, args.steps, method)
+    titles = [endpoint_title(a)] + [f"t = {x:.2f}" for x in t[1:-1]] + [endpoint_title(b)]
+    latent_run(args, z, titles, "interpolation", {0: a, len(z) - 1: b}, extra={"t": t},
+               summary={"method": method, "steps": args.steps})
+
+
+def arithmetic(args) -> None:
+    """`evaluate.py arithmetic`: a, b, c and the shape of a - b + c."""
+    from gan3d_tf.evaluation.latent import arithmetic_z, parse_endpoint
+    from gan3d_tf.training.run_dir import load_network
+
+    args.generator = generator = load_network(args.model, "generator")
+    a, b, c = (parse_endpoint(generator, spec, args.invert_steps) for spec in (args.a, args.b, args.c))
+    rescale = generator.z_distribution == "normal"  # see arithmetic_z
+    z = np.stack([a.z, b.z, c.z, arithmetic_z(a.z, b.z, c.z, rescale=rescale)])
+    titles = [f"a: {endpoint_title(a)}", f"\u2212 b: {endpoint_title(b)}", f"+ c: {endpoint_title(c)}",
+              "= a \u2212 b + c"]
+    latent_run(args, z, titles, "arithmetic", {0: a, 1: b, 2: c},
+               summary={"prior": generator.z_distribution, "rescaled_to_mean_norm": rescale,
+                        "z_range_of_result": [float(z[3].min()), float(z[3].max())]})
+
+
+def invert(args) -> None:
+    """`evaluate.py invert`: z fitted to a real grid, G(z) beside it, the IoU reached."""
+    from gan3d_tf.evaluation.latent import Endpoint, invert as fit, read_grid
+    from gan3d_tf.training.run_dir import load_network
+
+    args.generator = generator = load_network(args.model, "generator")
+    target = read_grid(args.target, args.key, args.index, generator.resolution)
+    z, iou = fit(generator, target, steps=args.invert_steps)
+    spec = f"{args.target}:{args.key + ':' if args.key else ''}{args.index}"
+    endpoint = Endpoint(z, spec, target, iou)
+    latent_run(args, z[None], [endpoint_title(endpoint)], "inversion", {0: endpoint},
+               summary={"iou": round(iou, 4), "invert_steps": args.invert_steps})
 
 
 def print_report(report: dict, json_path: str | None) -> None:
