@@ -7,6 +7,8 @@
     python train.py --model vaegan --category chair          # 3D-VAE-GAN on rendered views of built-in chairs
     python train.py --model vaegan --recipe separate --gan-run runs/chair-paper64 --category chair
     python train.py --init-from runs/smoke --g-lr 1e-3 --epochs 3 --seed 1 --out runs/smoke-ft   # fine-tune a run
+    TF_CONFIG='{"cluster": {"worker": ["node1:12345", "node2:12345"]}, "task": {"type": "worker", "index": 0}}' \
+        python train.py --strategy multiworker --out /shared/runs/x   # on every machine, each with its own index
 
 Writes RUN_DIR (default runs/<category>-<preset>) with config.json,
 checkpoints/, logs/ (TensorBoard: `tensorboard --logdir RUN_DIR/logs`),
@@ -76,6 +78,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint-every-minutes", type=float, metavar="M",
                    help="also checkpoint when M minutes passed since the last save (default 10; 0: off); "
                         "--resume continues from the last save, bit for bit")
+    p.add_argument("--log-every-steps", type=int, metavar="N",
+                   help="also log the training scalars to TensorBoard every N steps (RUN_DIR/logs/steps, against "
+                        "the step count over all epochs; default 0: per epoch only)")
+    p.add_argument("--mesh-samples", type=int, metavar="N",
+                   help="fixed-z samples also sent as 3D meshes to TensorBoard's Mesh dashboard with each sample "
+                        "grid (default 4; 0: off)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] "
                         "(JSON values; repeatable)")
@@ -87,39 +95,58 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, help="seed of weights, z, data order and built-in shapes (default: 0)")
     p.add_argument("--mixed-precision", action="store_true", default=None,
                    help="bf16 compute on CPU, fp16 with loss scaling on GPU")
-    p.add_argument("--strategy", choices=("auto", "mirrored", "default"), default="auto",
-                   help="auto: MirroredStrategy over all GPUs when there are several")
+    p.add_argument("--strategy", choices=("auto", "mirrored", "default", "multiworker"), default="auto",
+                   help="auto: MirroredStrategy over all GPUs when there are several; multiworker: "
+                        "MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable (the "
+                        "same command on every worker, RUN_DIR on a shared filesystem; only the chief writes it)")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv=None, callbacks_extra=None) -> int:
+    """Runs train.py; returns its exit code (2: bad input, 3: a non-finite loss or weight).
+
+    Args:
+        argv: the flags (default: `sys.argv[1:]`).
+        callbacks_extra: more Keras callbacks, passed to `training.train` (for programs that embed train.py).
+    """
     args = parse_args(argv)
     try:
-        config, run_dir = resolve_config(args)
         from gan3d_tf import training
 
+        # first: a multi-worker strategy configures TensorFlow's collective ops, which it refuses once an op has run
+        strategy = training.make_strategy("multiworker") if args.strategy == "multiworker" else None
+        config, run_dir = resolve_config(args)
         training.check_run_dir(run_dir, args.resume)
         data = training.load_training_data(config)
         print(f"training on {len(data.voxels)} {config.data.category} shapes from {data.source} "
               f"at {config.model.resolution}^3 (skipped {data.n_empty_skipped} empty grids, "
               f"{data.n_nonfinite_skipped} holding NaN or inf) -> {run_dir}",
               flush=True)
-        strategy = training.make_strategy(args.strategy)
+        strategy = strategy or training.make_strategy(args.strategy)
+        role = training.worker_role(strategy)
+        training.check_algorithm(config.algorithm, role)
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
-    print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", flush=True)
-    os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "commands.txt"), "a") as log:  # every invocation, for the metadata of a shipped model
-        log.write(" ".join(["python", "train.py", *(sys.argv[1:] if argv is None else argv)]) + "\n")
+    where = "" if role.task_type is None else (f"; this is {role.task_type} {role.task_id} of {role.n_workers} "
+                                               f"workers, {'the chief' if role.is_chief else 'not the chief'}")
+    print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s){where}", flush=True)
+    if role.is_chief:  # the other workers of a multi-worker run write nothing into the run directory
+        os.makedirs(run_dir, exist_ok=True)
+        with open(os.path.join(run_dir, "commands.txt"), "a") as log:  # every invocation, for a shipped model's metadata
+            log.write(" ".join(["python", "train.py", *(sys.argv[1:] if argv is None else argv)]) + "\n")
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
     try:
-        training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose)
+        training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose,
+                       callbacks_extra=callbacks_extra)
     except training.NonFiniteError as e:
         print(f"train.py: error: {e}\n(lower the learning rates, or resume: python train.py --resume --out {run_dir})",
               file=sys.stderr)
         return 3
+    if not role.is_chief:
+        print(f"done: {role.task_type} {role.task_id}; the chief wrote {run_dir}", flush=True)
+        return 0
     print(f"done: {run_dir}/{'encoder' if config.algorithm == 'vaegan' else 'generator'}.keras", flush=True)
     return 0
 

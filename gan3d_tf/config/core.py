@@ -113,6 +113,10 @@ class TrainConfig:
     monitor_samples: int = 64  # samples (fixed z) scored by the generation monitor
     mixed_precision: bool = False  # bf16 compute on CPU, fp16 (with loss scaling) on GPU; variables stay fp32
     sample_every_epochs: int = 1  # write the fixed-z sample grid (PNG + TensorBoard) every N epochs
+    mesh_samples: int = 4  # the first N fixed-z samples also go to TensorBoard's Mesh dashboard with each grid
+    # (marching cubes; about 70 kB per chair32 sample in the event file; 0: off)
+    log_every_steps: int = 0  # also log the training scalars to TensorBoard every N steps, against the step count
+    # over all epochs (logs/steps; 0: per epoch only)
     checkpoint_every_steps: int = 0  # also checkpoint every N steps within an epoch (0: off); epoch ends always
     checkpoint_every_minutes: float = 10.0  # also checkpoint when this many minutes passed since the last save
     # (0: off): a killed run loses at most this much, however long its epochs are
@@ -132,6 +136,10 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.sample_every_epochs < 1:
             raise ValueError(f"sample_every_epochs must be >= 1, got {self.sample_every_epochs}")
+        if self.mesh_samples < 0:
+            raise ValueError(f"mesh_samples must be >= 0 (0: off), got {self.mesh_samples}")
+        if self.log_every_steps < 0:
+            raise ValueError(f"log_every_steps must be >= 0 (0: off), got {self.log_every_steps}")
         if self.checkpoint_every_steps < 0 or not self.checkpoint_every_minutes >= 0:
             raise ValueError(f"checkpoint_every_steps and checkpoint_every_minutes must be >= 0, got "
                              f"{self.checkpoint_every_steps} and {self.checkpoint_every_minutes}")

@@ -47,10 +47,13 @@ OVERRIDES = {
     "monitor_every": "train.monitor_every_epochs",
     "checkpoint_every_steps": "train.checkpoint_every_steps",
     "checkpoint_every_minutes": "train.checkpoint_every_minutes",
+    "log_every_steps": "train.log_every_steps",
+    "mesh_samples": "train.mesh_samples",
 }
 # fields a resumed run may change: they decide how long it trains and what it reports, not what it learns
 RESUMABLE = ("train.epochs", "train.monitor_every_epochs", "train.monitor_samples", "train.sample_every_epochs",
-             "train.checkpoint_every_steps", "train.checkpoint_every_minutes")
+             "train.checkpoint_every_steps", "train.checkpoint_every_minutes", "train.log_every_steps",
+             "train.mesh_samples")
 
 
 

@@ -88,6 +88,26 @@ def update_average_if(condition, averages, variables, decay) -> None:
     tf.distribute.get_replica_context().merge_call(cross_replica, args=(condition,))
 
 
+def step_logs(metrics) -> dict:
+    """A train step's return value: {name: result} of `metrics`, reducible by Keras `fit` under any strategy.
+
+    Under a multi-worker `MultiWorkerMirroredStrategy`, Keras 3's `fit`
+    reduces every returned value with `strategy.reduce("MEAN", value, axis=0)`,
+    which rejects scalars (keras-team/keras#20585); there each result is
+    returned with shape [1], which that reduction turns into the scalar mean
+    over the replicas. Elsewhere the scalars are returned as they are.
+
+    Args:
+        metrics: Keras metrics, read in the replica's context.
+    """
+    logs = {m.name: m.result() for m in metrics}
+    strategy = tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+            strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)):  # replicas on other workers
+        logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
+
+
 @keras.saving.register_keras_serializable(package="gan3d_tf")
 class GAN3D(keras.Model):
     """3D-GAN (Wu et al. 2016) trained with `fit()`, with the paper's recipe or a stabilised one.
@@ -98,8 +118,9 @@ class GAN3D(keras.Model):
     (D: BCE(real, 1) + BCE(fake, 0), G: the non-saturating BCE(fake, 1)),
     hinge, or WGAN-GP (with the per-sample gradient penalty on random
     interpolates). D is updated when its accuracy on the batch (real logits
-    > 0, fake logits < 0, summed over replicas) is at most `d_acc_threshold`,
-    as in the paper (1: every step). G is updated on every `n_critic`-th
+    > 0, fake logits < 0, summed over replicas, those of every worker under a
+    `MultiWorkerMirroredStrategy`) is at most `d_acc_threshold`, as in the
+    paper (1: every step); every replica takes the same decision. G is updated on every `n_critic`-th
     step (1: every step), from the same pass as D's update that step.
 
     With `ema_decay` > 0 the model also keeps `ema_generator`, an
@@ -277,7 +298,7 @@ class GAN3D(keras.Model):
                               lambda: [tf.zeros_like(v) for v in g_vars])
 
         self.apply_gan_update(real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake)
-        return {m.name: m.result() for m in self.metrics}
+        return step_logs(self.metrics)
 
     def gan_losses(self, real, fake):
         """D's scores and both losses: (real_logits, fake_logits, d_loss, g_loss), all from logits.

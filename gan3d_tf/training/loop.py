@@ -23,9 +23,13 @@ from gan3d_tf.models.gan3d import GAN3D, sample_z
 from gan3d_tf.models.vaegan3d import VAEGAN3D
 from gan3d_tf.training.builders import build_discriminator, build_encoder, build_generator, dtype_policy
 from gan3d_tf.training.generation_monitor import GenerationMonitor
+from gan3d_tf.training.multiworker import (
+    any_worker, check_algorithm, make_multiworker_strategy, scratch_dir, worker_role,
+)
 from gan3d_tf.training.run_dir import copy_trained, load_init_weights
 from gan3d_tf.training.sample_grid import SampleGrid
 from gan3d_tf.training.step_checkpoint import NonFiniteError, StepCheckpoint, first_non_finite
+from gan3d_tf.training.step_scalars import StepScalars
 
 N_FIXED_SAMPLES = 16  # shapes in the per-epoch sample grid
 
@@ -36,14 +40,22 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     Args:
         name: "auto" (MirroredStrategy when more than one GPU is visible,
             else the default strategy), "mirrored" (MirroredStrategy over all
-            visible GPUs, or the CPU), or "default" (one device).
+            visible GPUs, or the CPU), "default" (one device) or
+            "multiworker" (MultiWorkerMirroredStrategy over the cluster in the
+            `TF_CONFIG` environment variable; call this before TensorFlow
+            runs any op, see `gan3d_tf.training.multiworker`).
+
+    Raises:
+        ValueError: an unknown name, or "multiworker" with a missing or malformed `TF_CONFIG`.
     """
+    if name == "multiworker":  # first: listing the GPUs would start TensorFlow's runtime
+        return make_multiworker_strategy(os.environ.get("TF_CONFIG"))
     gpus = tf.config.list_logical_devices("GPU")
     if name == "mirrored" or (name == "auto" and len(gpus) > 1):
         return tf.distribute.MirroredStrategy()
     if name in ("auto", "default"):
         return tf.distribute.get_strategy()
-    raise ValueError(f"unknown strategy {name!r}; choose auto, mirrored or default")
+    raise ValueError(f"unknown strategy {name!r}; choose auto, mirrored, default or multiworker")
 
 
 def load_training_data(config: Config) -> VoxelSet:
@@ -129,11 +141,21 @@ class Run:
     step: tf.Variable  # finished steps over all epochs, saved in the checkpoint (0 in checkpoints older than it)
 
 
-def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = None, restore: bool = False) -> Run:
+def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = None, restore: bool = False,
+             checkpoint_dir=None) -> Run:
     """Builds the model under `strategy` and (optionally) restores the latest checkpoint.
 
     Seeds the global Python/NumPy/TF/Keras generators with `config.seed` first,
     so a run's initial weights are a function of its seed.
+
+    Args:
+        config: the run's config.
+        run_dir: the run directory; checkpoints are restored from its `checkpoints/`.
+        strategy: the strategy to build under (default: the current one).
+        restore: restore the latest checkpoint of `run_dir`.
+        checkpoint_dir: where the returned manager saves (default:
+            `run_dir/checkpoints`; a non-chief worker's scratch directory in
+            multi-worker training).
 
     Raises:
         FileNotFoundError: `restore` but the run has no checkpoint.
@@ -159,14 +181,15 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
             parts.update(encoder=gan.encoder, e_optimizer=gan.e_optimizer,
                          sampler_state=gan.sampler.seed_generator.state)
         checkpoint = tf.train.Checkpoint(**parts, step=step)
-    manager = tf.train.CheckpointManager(checkpoint, str(Path(run_dir) / "checkpoints"), max_to_keep=3)
+    saved = Path(run_dir) / "checkpoints"
+    manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir or saved), max_to_keep=3)
     if not restore and config.train.init_from:
         with strategy.scope():
             load_init_weights(config.train.init_from, gan)
     if restore:
-        if manager.latest_checkpoint is None:
-            raise FileNotFoundError(f"no checkpoint to resume from in {Path(run_dir) / 'checkpoints'}")
-        latest = manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(str(saved))  # the manager's own when it writes there
+        if latest is None:
+            raise FileNotFoundError(f"no checkpoint to resume from in {saved}")
         if "step/.ATTRIBUTES/VARIABLE_VALUE" in dict(tf.train.list_variables(latest)):
             checkpoint.restore(latest).assert_consumed()
         else:  # saved before step checkpoints: epoch ends only; `train` counts its steps from `epoch`
@@ -233,7 +256,16 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         strategy: a tf.distribute strategy (default: the current one).
         data: training grids; loaded from `config` when None.
         verbose: Keras `fit` verbosity.
-        callbacks_extra: more Keras callbacks, run after the run's own (checkpoint, TensorBoard, samples, monitor).
+        callbacks_extra: more Keras callbacks, run after the run's own (checkpoint, TensorBoard, samples, monitor);
+            under a multi-worker strategy they run on every worker, so that
+            any collective op in them runs everywhere.
+
+    Under a `MultiWorkerMirroredStrategy` every worker calls this with the
+    same arguments and `run_dir` on a filesystem they share: all restore from
+    `run_dir`, only the chief writes to it (`gan3d_tf.training.multiworker`);
+    the others save their checkpoints, config and `.keras` files into a
+    temporary directory, removed when training ends, and run neither the
+    TensorBoard, sample nor monitor callbacks (which only write).
 
     Returns:
         The trained `Run`.
@@ -241,7 +273,18 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
     Raises:
         NonFiniteError: a loss or a weight became NaN or infinite; the step is
             named, and nothing from that step on was saved.
+        ValueError: a 3D-VAE-GAN under a multi-worker strategy (not supported).
     """
+    strategy = strategy or tf.distribute.get_strategy()
+    role = worker_role(strategy)
+    check_algorithm(config.algorithm, role)
+    with scratch_dir(role) as scratch:  # None on the chief, and outside multi-worker training
+        return _train(config, run_dir, resume, strategy, data, verbose, callbacks_extra, scratch)
+
+
+def _train(config: Config, run_dir, resume: bool, strategy, data: VoxelSet | None, verbose: int,
+           callbacks_extra: list | None, scratch: Path | None) -> Run:
+    """`train`, writing into `scratch` instead of `run_dir` when it is not None (a non-chief worker)."""
     run_dir = Path(run_dir)
     check_run_dir(run_dir, resume)
     config.validate()
@@ -252,9 +295,10 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
     if steps == 0:
         raise ValueError(f"batch_size {t.batch_size} is larger than the {len(data.voxels)} training shapes")
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    strategy = strategy or tf.distribute.get_strategy()
-    run = open_run(config, run_dir, strategy, restore=resume)
+    out = scratch or run_dir  # where this process writes (TensorFlow's multi-worker `write_filepath` pattern)
+    out.mkdir(parents=True, exist_ok=True)
+    run = open_run(config, run_dir, strategy, restore=resume,
+                   checkpoint_dir=None if scratch is None else scratch / "checkpoints")
     epochs_done = int(run.epoch.numpy())
     done = int(run.step.numpy()) or epochs_done * steps  # 0 in checkpoints saved before step counting
     if divmod(done, steps)[0] != epochs_done:
@@ -262,8 +306,8 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
                          f"was the data or the batch size changed?")
     run.step.assign(done)
     # written after the restore, so that a failed resume leaves the saved config and data record as they were
-    config.to_json(run_dir / "config.json")
-    (run_dir / "data.json").write_text(json.dumps({
+    config.to_json(out / "config.json")
+    (out / "data.json").write_text(json.dumps({
         "source": data.source,
         "classes": list(data.classes),
         "category": config.data.category,
@@ -275,13 +319,22 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         "mean_occupancy": float(data.voxels.mean()),
         "mean_pairwise_iou_first64": mean_pairwise_iou(data.voxels) if len(data.voxels) > 1 else None,
     }, indent=2) + "\n")
+    agree = any_worker(strategy) if worker_role(strategy).n_workers > 1 else None  # timed saves: all or none
+
     def callbacks():  # new ones for each fit (their summary writers close at the end of a fit)
+        checkpoint = StepCheckpoint(run.manager, run.epoch, run.step, steps, guarded_variables(run.gan),
+                                    every_steps=t.checkpoint_every_steps, every_minutes=t.checkpoint_every_minutes,
+                                    agree=agree, discard_saves=scratch is not None)
+        if scratch is not None:  # a non-chief worker saves (saves are collective), the chief alone writes the rest
+            return [checkpoint] + list(callbacks_extra or [])
         made = [
-            StepCheckpoint(run.manager, run.epoch, run.step, steps, guarded_variables(run.gan),
-                           every_steps=t.checkpoint_every_steps, every_minutes=t.checkpoint_every_minutes),
+            checkpoint,
             keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
-            SampleGrid(fixed_z(config), run_dir / "samples", run_dir / "logs" / "samples", every=t.sample_every_epochs),
+            SampleGrid(fixed_z(config), run_dir / "samples", run_dir / "logs" / "samples", every=t.sample_every_epochs,
+                       meshes=t.mesh_samples),
         ]
+        if t.log_every_steps:
+            made.append(StepScalars(run_dir / "logs" / "steps", run.step, t.log_every_steps))  # after the step count
         if t.monitor_every_epochs and held_out is not None:
             z = sample_z(tf.random.Generator.from_seed(config.seed + 2), t.monitor_samples, config.model.z_dim,
                          config.model.z_distribution).numpy()
@@ -306,5 +359,5 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
     if isinstance(run.gan, VAEGAN3D):
         nets["encoder"] = run.gan.encoder
     for part, net in nets.items():
-        save_atomic(net, run_dir / f"{part}.keras")
+        save_atomic(net, out / f"{part}.keras")
     return run

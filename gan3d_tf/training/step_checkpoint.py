@@ -4,6 +4,7 @@ and stops training before a non-finite loss or weight can be saved."""
 from __future__ import annotations
 
 import math
+import shutil
 import time
 
 import keras
@@ -40,6 +41,12 @@ class StepCheckpoint(keras.callbacks.Callback):
     it raises `NonFiniteError` naming the step, so the last good checkpoint
     stays the latest.
 
+    Under a multi-worker strategy every worker must save at the same steps
+    (saving may run collective ops): `agree` turns the per-worker "the
+    minutes are up" into one decision, and a non-chief worker's manager
+    writes to a scratch directory that `discard_saves` removes after each
+    save (TensorFlow's multi-worker pattern; `gan3d_tf.training.multiworker`).
+
     Args:
         manager: the checkpoint manager; its checkpoint holds the `epoch` and
             `step` variables below besides the networks and optimizers.
@@ -49,16 +56,23 @@ class StepCheckpoint(keras.callbacks.Callback):
         guarded: {name: variable}, the variables that must be finite to be saved (weights, optimizer state).
         every_steps: also save every this many steps (0: off).
         every_minutes: also save when this many minutes passed since the last save (0: off).
+        agree: maps this worker's "the minutes are up" to the decision of all
+            workers (`multiworker.any_worker`); None: a single process.
+        discard_saves: remove the manager's directory after every save (a
+            non-chief worker's scratch checkpoints).
     """
 
     def __init__(self, manager: tf.train.CheckpointManager, epoch: tf.Variable, step: tf.Variable,
-                 steps_per_epoch: int, guarded, every_steps: int = 0, every_minutes: float = 0.0):
+                 steps_per_epoch: int, guarded, every_steps: int = 0, every_minutes: float = 0.0,
+                 agree=None, discard_saves: bool = False):
         super().__init__()
         self.manager, self.epoch, self.step = manager, epoch, step
         self.steps_per_epoch = int(steps_per_epoch)
         self.guarded = dict(guarded)
         self.every_steps = int(every_steps)
         self.every_seconds = 60.0 * float(every_minutes)
+        self.agree = agree
+        self.discard_saves = bool(discard_saves)
         self._last_save = time.monotonic()
 
     def where(self, step: int) -> str:
@@ -73,9 +87,10 @@ class StepCheckpoint(keras.callbacks.Callback):
                                      f"step on was saved; the last good checkpoint is {self.manager.latest_checkpoint}")
         if step % self.steps_per_epoch == 0:
             return  # the epoch's last step: `on_epoch_end` saves it, with the epoch counted
-        due = (self.every_steps and step % self.every_steps == 0) or (
-            self.every_seconds and time.monotonic() - self._last_save >= self.every_seconds)
-        if due:
+        timed = bool(self.every_seconds) and time.monotonic() - self._last_save >= self.every_seconds
+        if self.every_seconds and self.agree is not None:  # every worker asks, every step: the clocks differ
+            timed = self.agree(timed)
+        if (self.every_steps and step % self.every_steps == 0) or timed:
             self.save(step)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -88,4 +103,6 @@ class StepCheckpoint(keras.callbacks.Callback):
             raise NonFiniteError(f"{self.where(step)}: variable {bad} is not finite; training stopped, nothing from "
                                  f"this step on was saved; the last good checkpoint is {self.manager.latest_checkpoint}")
         self.manager.save(checkpoint_number=step)
+        if self.discard_saves:
+            shutil.rmtree(self.manager.directory)
         self._last_save = time.monotonic()
