@@ -92,4 +92,17 @@ def test_classify_command(tmp_path, capsys):
     assert report["accuracy"]["raw_voxels"] >= 0.9  # raw voxels separate these trivially
     test = report["gan_vs_random_d"]
     assert 0 <= test["a_only_right"] + test["b_only_right"] <= 12 and 0 < test["p_value"] <= 1
-    assert (tmp_path / "out" / "report.png").stat().st_size > 0
+    assert (tmp_path / "out" / "report.png").stat().st_size > 0 and report["model"] == str(tmp_path / "run")
+
+
+def test_classify_an_earlier_checkpoint(tmp_path, capsys):
+    xtr, ytr = labelled_boxes(8, 0)
+    np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xtr, y_test=ytr, classes=np.array(["tall", "flat"]))
+    training.train(tiny_config(), tmp_path / "run", verbose=0)  # 2 epochs of 3 steps: ckpt-3 and ckpt-6
+    argv = ["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz")]
+    assert evaluate.main(argv + ["--checkpoint", "ckpt-3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["checkpoint"] == str(tmp_path / "run" / "checkpoints" / "ckpt-3")
+    with pytest.raises(SystemExit) as e:
+        evaluate.main(argv + ["--checkpoint", "ckpt-5"])
+    assert e.value.code == 2 and "no checkpoint" in capsys.readouterr().err

@@ -82,6 +82,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     c.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
     c.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, the confusion matrix)")
     c.add_argument("--seed", type=int, default=0, help="seed of the random-D baseline and CV folds (default 0)")
+    c.add_argument("--checkpoint", metavar="NAME",
+                   help="use the discriminator of this checkpoint of RUN_DIR (a name such as ckpt-4000 in "
+                        "RUN_DIR/checkpoints, or a path prefix) instead of its newest one")
     r = sub.add_parser("reconstruct", help="3D-VAE-GAN: IKEA single-image reconstruction, AP per category")
     r.add_argument("--model", required=True, metavar="RUN_DIR", help="3D-VAE-GAN run directory")
     r.add_argument("--ikea", required=True, metavar="DIR", help="IKEA test set (Images/, Voxels/, Lists/)")
@@ -157,11 +160,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         problem = check_category(args.data, args.category, args.split)
         if problem:
             p.error(problem)
-        if (args.split == "heldout" or args.checkpoint) and not os.path.isfile(os.path.join(args.model, "config.json")):
-            p.error(f"--split heldout and --checkpoint need a run directory (with config.json), got {args.model}")
-        if args.checkpoint and "/" not in args.checkpoint:
+        if args.split == "heldout" and not os.path.isfile(os.path.join(args.model, "config.json")):
+            p.error(f"--split heldout needs a run directory (with config.json), got {args.model}")
+    if args.command in ("generation", "classify") and args.checkpoint:
+        if not os.path.isfile(os.path.join(args.model, "config.json")):
+            p.error(f"--checkpoint needs a run directory (with config.json), got {args.model}")
+        if "/" not in args.checkpoint:
             args.checkpoint = os.path.join(args.model, "checkpoints", args.checkpoint)
-        if args.checkpoint and not os.path.isfile(args.checkpoint + ".index"):
+        if not os.path.isfile(args.checkpoint + ".index"):
             p.error(f"--checkpoint: no checkpoint {args.checkpoint} (no {args.checkpoint}.index)")
     if args.command == "reconstruct":
         if not os.path.isfile(os.path.join(args.model, "config.json")):
@@ -236,7 +242,8 @@ def classify(args) -> None:
     from gan3d_tf.evaluation.classify import save_confusion_png
     from gan3d_tf.training.run_dir import load_network
 
-    report = run_classify(load_network(args.model, "discriminator"), args.data, seed=args.seed)
+    report = run_classify(load_network(args.model, "discriminator", args.checkpoint), args.data, seed=args.seed)
+    report = {"model": args.model, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **report}
     print_report(report, args.json)
     if args.json:
         save_confusion_png(report["confusion"], report["classes"], Path(args.json).with_suffix(".png"))
