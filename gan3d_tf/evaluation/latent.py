@@ -33,7 +33,7 @@ from gan3d_tf.metrics.iou import iou_distance
 from gan3d_tf.models.batched import predict_batched
 from gan3d_tf.models.gan3d import sample_z
 from gan3d_tf.models.generator import Generator
-from gan3d_tf.visual.mesh import voxels_to_mesh
+from gan3d_tf.visual.mesh import write_meshes
 from gan3d_tf.visual.render import render_voxels
 
 INTERPOLATIONS = ("auto", "linear", "slerp")
@@ -306,15 +306,7 @@ def write_strip(generator: Generator, z: np.ndarray, titles: list[str], out_dir,
         ax.axis("off")
     fig.savefig(out_dir / f"{name}.png")
     plt.close(fig)
-    meshes, empty = [], 0
-    for i, grid in enumerate(voxels):
-        mesh = voxels_to_mesh(grid, threshold)
-        if mesh is None:
-            empty += 1
-            continue
-        path = out_dir / f"{name}_{i:02d}.obj"
-        mesh.export(path)
-        meshes.append(str(path))
+    meshes, empty = write_meshes(voxels, out_dir, name + "_{:02d}.obj", threshold)
     return {"png": str(out_dir / f"{name}.png"), "npz": str(out_dir / f"{name}.npz"), "meshes": meshes,
             "n_empty": empty}
 

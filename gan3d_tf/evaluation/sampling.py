@@ -14,7 +14,7 @@ from gan3d_tf.metrics.iou import mean_pairwise_iou
 from gan3d_tf.models.batched import predict_batched
 from gan3d_tf.models.gan3d import sample_z
 from gan3d_tf.models.generator import Generator
-from gan3d_tf.visual.mesh import voxels_to_mesh
+from gan3d_tf.visual.mesh import write_meshes
 from gan3d_tf.visual.render import render_grid, save_png
 
 
@@ -105,15 +105,7 @@ def write_samples(generator: Generator, n: int, out_dir, seed: int = 0, threshol
     z, voxels = generate(generator, n, seed)
     np.savez_compressed(out_dir / "samples.npz", voxels=voxels, z=z)
     save_png(render_grid(voxels, threshold=threshold), out_dir / "grid.png")
-    meshes, empty = [], 0
-    for i, grid in enumerate(voxels):
-        mesh = voxels_to_mesh(grid, threshold)
-        if mesh is None:
-            empty += 1
-            continue
-        path = out_dir / f"sample_{i:03d}.obj"
-        mesh.export(path)
-        meshes.append(str(path))
+    meshes, empty = write_meshes(voxels, out_dir, "sample_{:03d}.obj", threshold)
     summary = {
         "n": n,
         "seed": seed,

@@ -28,3 +28,21 @@ def voxels_to_mesh(voxels: np.ndarray, level: float = 0.5) -> trimesh.Trimesh | 
         return None
     verts, faces, _, _ = measure.marching_cubes(np.pad(grid, 1), level=level)
     return trimesh.Trimesh(vertices=verts - 0.5, faces=faces, process=False)
+
+
+def write_meshes(voxels: np.ndarray, out_dir, pattern: str, level: float = 0.5) -> tuple[list[str], int]:
+    """One `.obj` surface per non-empty grid of [N, R, R, R] `voxels`, named `pattern.format(i)` in out_dir.
+
+    Returns:
+        (the paths written, the number of empty grids, which get no file).
+    """
+    paths, empty = [], 0
+    for i, grid in enumerate(voxels):
+        mesh = voxels_to_mesh(grid, level)
+        if mesh is None:
+            empty += 1
+            continue
+        path = f"{out_dir}/{pattern.format(i)}"
+        mesh.export(path)
+        paths.append(path)
+    return paths, empty
