@@ -316,22 +316,24 @@ def generation(args) -> None:
 
 def check_endpoint(spec: str) -> str | None:
     """Why an endpoint string cannot name a latent vector (before any model is loaded), or None."""
-    if spec.lstrip("-").isdigit():
-        return None
-    path, sep, rest = spec.partition(".npz:")
-    if not sep or not rest.rpartition(":")[2].lstrip("-").isdigit():
-        return f"{spec!r} is neither a seed (an integer) nor FILE.npz:INDEX nor FILE.npz:KEY:INDEX"
-    if not os.path.isfile(path + ".npz"):
-        return f"file not found: {path}.npz"
+    from gan3d_tf.evaluation.latent import split_endpoint
+
+    try:
+        path, _, _ = split_endpoint(spec)
+    except ValueError as e:
+        return str(e)
+    if path is not None and not os.path.isfile(path):
+        return f"file not found: {path}"
     return None
 
 
 def endpoint_title(endpoint) -> str:
     """A short caption: "seed 3", "X_train[12]" (IoU of the fit), "z[4]"."""
-    spec = endpoint.source
-    if spec.lstrip("-").isdigit():
-        return f"seed {spec}"
-    key, _, index = spec.partition(".npz:")[2].rpartition(":")
+    from gan3d_tf.evaluation.latent import split_endpoint
+
+    path, key, index = split_endpoint(endpoint.source)
+    if path is None:
+        return f"seed {index}"
     name = f"{key or ('z' if endpoint.target is None else 'grid')}[{index}]"
     return name if endpoint.iou is None else f"{name}\nfit IoU {endpoint.iou:.2f}"
 

@@ -164,6 +164,22 @@ def invert(generator: Generator, target: np.ndarray, steps: int = INVERT_STEPS, 
     return z.numpy()[best].astype(np.float32), float(ious[best])
 
 
+def split_endpoint(spec: str) -> tuple[str | None, str, int]:
+    """(path, key, index) of an endpoint string: (None, "", seed) for a seed, ("f.npz", "" or KEY, INDEX) for a file.
+
+    Raises:
+        ValueError: neither an integer nor FILE.npz:INDEX nor FILE.npz:KEY:INDEX; names the spec.
+    """
+    spec = str(spec)
+    if spec.lstrip("-").isdigit():
+        return None, "", int(spec)
+    path, sep, rest = spec.partition(".npz:")
+    key, _, index = rest.rpartition(":")
+    if not sep or not index.lstrip("-").isdigit():
+        raise ValueError(f"{spec!r} is neither a seed (an integer) nor FILE.npz:INDEX nor FILE.npz:KEY:INDEX")
+    return path + ".npz", key, int(index)
+
+
 def parse_endpoint(generator: Generator, spec: str, invert_steps: int = INVERT_STEPS, seed: int = 0) -> Endpoint:
     """The latent vector an endpoint string names (see the module docstring).
 
@@ -172,16 +188,9 @@ def parse_endpoint(generator: Generator, spec: str, invert_steps: int = INVERT_S
             key or index; named.
     """
     spec = str(spec)
-    if spec.lstrip("-").isdigit():
-        return Endpoint(z_from_seed(generator, int(spec)), spec)
-    path, sep, rest = spec.partition(".npz:")
-    if not sep:
-        raise ValueError(f"endpoint {spec!r}: expected a seed (an integer) or FILE.npz:INDEX or FILE.npz:KEY:INDEX")
-    path = path + ".npz"
-    key, _, index = rest.rpartition(":")
-    if not index.lstrip("-").isdigit():
-        raise ValueError(f"endpoint {spec!r}: the index {index!r} is not an integer")
-    index = int(index)
+    path, key, index = split_endpoint(spec)
+    if path is None:
+        return Endpoint(z_from_seed(generator, index), spec)
     with open_npz(path) as data:
         files = data.files
         zs = data["z"] if (key in ("", "z") and "z" in files) else None
