@@ -106,3 +106,28 @@ def test_classify_an_earlier_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         evaluate.main(argv + ["--checkpoint", "ckpt-5"])
     assert e.value.code == 2 and "no checkpoint" in capsys.readouterr().err
+
+
+def test_classify_over_seeds(tmp_path, capsys):
+    xtr, ytr = labelled_boxes(15, 0)
+    xte, yte = labelled_boxes(6, 1)
+    np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xte, y_test=yte, classes=np.array(["tall", "flat"]))
+    training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
+    argv = ["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz"), "--seed", "3"]
+    assert evaluate.main(argv) == 0
+    single = json.loads(capsys.readouterr().out)
+    assert evaluate.main(argv + ["--seeds", "3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    seeds = report["over_seeds"]
+    assert seeds["seeds"] == [3, 4, 5] and "over_seeds" not in single
+    # the first seed's headline is the single-seed run's, and its accuracies are the first of each list
+    assert report["accuracy"] == single["accuracy"] and report["gan_vs_random_d"] == single["gan_vs_random_d"]
+    assert all(seeds["accuracy"][k][0] == single["accuracy"][k] for k in single["accuracy"])
+    margins = [a - b for a, b in zip(seeds["accuracy"]["gan"], seeds["accuracy"]["random_d"])]
+    assert seeds["margin"] == pytest.approx(margins) and seeds["margin_mean"] == pytest.approx(np.mean(margins))
+    assert seeds["mean"]["gan"] == pytest.approx(np.mean(seeds["accuracy"]["gan"]))
+    assert seeds["std"]["random_d"] == pytest.approx(np.std(seeds["accuracy"]["random_d"], ddof=1))
+    assert len(seeds["gan_vs_random_d"]) == 3
+    with pytest.raises(SystemExit) as e:
+        evaluate.main(argv + ["--seeds", "0"])
+    assert e.value.code == 2 and "--seeds must be >= 1" in capsys.readouterr().err

@@ -11,7 +11,9 @@ from gan3d_tf.models.discriminator import Discriminator
 from gan3d_tf.models.encoder import Encoder
 from gan3d_tf.models.generator import Generator
 from gan3d_tf.models.reparameterize import Reparameterize
-from gan3d_tf.models.vaegan3d import VAEGAN3D, kl_divergence, prior_moments, reconstruction_error
+from gan3d_tf.config import Config
+from gan3d_tf.models.vaegan3d import (
+    VAEGAN3D, kl_divergence, prior_moments, reconstruction_cross_entropy, reconstruction_error)
 
 
 def test_paper_encoder_shapes_and_serialization(tmp_path):
@@ -69,6 +71,53 @@ def test_reconstruction_error_is_the_squared_l2_norm():
     np.testing.assert_allclose(reconstruction_error(pred, target), [0.25 + 1.0, 8.0])
 
 
+def test_reconstruction_cross_entropy_against_hand_computation():
+    logits = np.zeros((2, 2, 2, 2), np.float32)
+    logits[0, 0, 0, 0] = 2.0
+    target = np.zeros_like(logits)
+    target[0, 0, 0, 0] = 1.0
+    target[1] = 1.0
+    # voxel (0,0,0) of shape 0: -log(sigmoid(2)); the other 7: -log(1 - sigmoid(0)) = log 2; shape 1: 8 log 2
+    expected = [math.log1p(math.exp(-2.0)) + 7 * math.log(2.0), 8 * math.log(2.0)]
+    np.testing.assert_allclose(reconstruction_cross_entropy(logits, target), expected, rtol=1e-6)
+
+
+def test_generator_logits_are_its_output_before_the_sigmoid():
+    g = Generator(z_dim=8, widths=(8, 4), z_distribution="normal", output_bias=-1.0)
+    z = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+    logits = g.logits(z, training=False)
+    assert logits.shape == (3, 16, 16, 16) and logits.dtype == tf.float32
+    np.testing.assert_allclose(tf.sigmoid(logits), g(z, training=False), atol=1e-6)
+
+
+def test_cross_entropy_keeps_a_gradient_where_the_squared_error_loses_it():
+    """A G that is confidently wrong (every voxel near 0, target full): the squared error of its sigmoid
+    gives z almost no gradient, the cross-entropy from its logits a large one."""
+    keras.utils.set_random_seed(0)
+    g = Generator(z_dim=8, widths=(8, 4), z_distribution="normal", output_bias=-20.0)
+    z = tf.Variable(np.random.default_rng(1).normal(size=(2, 8)).astype("float32"))
+    target = tf.ones((2, 16, 16, 16))
+    with tf.GradientTape(persistent=True) as tape:
+        l2 = tf.reduce_mean(reconstruction_error(g(z, training=False), target))
+        bce = tf.reduce_mean(reconstruction_cross_entropy(g.logits(z, training=False), target))
+    l2_grad, bce_grad = (float(tf.norm(tape.gradient(loss, z))) for loss in (l2, bce))
+    assert l2 > 0.99 * 16 ** 3 and bce > 15 * 16 ** 3  # both losses see the error...
+    assert bce_grad > 1e5 * l2_grad and bce_grad > 1.0  # ...only the cross-entropy passes it on to z
+
+
+def test_separate_recipe_with_cross_entropy_trains_the_encoder_and_round_trips():
+    model = _tiny("separate", recon_loss="bce")
+    e_before = [w.numpy().copy() for w in model.encoder.trainable_weights]
+    history = model.fit(_pairs(), epochs=2, verbose=0, shuffle=False).history
+    assert set(history) == {"kl", "recon", "recon_iou"} and np.all(np.isfinite(history["recon"]))
+    assert any(not np.array_equal(a, b.numpy()) for a, b in zip(e_before, model.encoder.trainable_weights))
+    assert model.get_config()["recon_loss"] == "bce"
+    with pytest.raises(ValueError, match="recon_loss must be one of"):
+        VAEGAN3D(model.encoder, model.generator, model.discriminator, recon_loss="l1")
+    with pytest.raises(ValueError, match="vaegan.recon_loss must be one of"):
+        Config().replace(**{"algorithm": "vaegan", "vaegan.recon_loss": "l1"}).validate()
+
+
 def test_reparameterize_samples_with_the_right_moments():
     layer = Reparameterize(seed=3)
     mean = tf.fill([20000, 2], 1.5)
@@ -79,12 +128,12 @@ def test_reparameterize_samples_with_the_right_moments():
     np.testing.assert_array_equal(layer((mean, log_variance), training=False), mean)
 
 
-def _tiny(recipe, seed=0):
+def _tiny(recipe, seed=0, recon_loss="l2"):
     keras.utils.set_random_seed(seed)
     e = Encoder(z_dim=8, widths=(4, 4, 8, 8), image_size=64)
     g = Generator(z_dim=8, widths=(8, 4), z_distribution="normal")
     d = Discriminator(widths=(4, 8))
-    model = VAEGAN3D(e, g, d, recipe=recipe, seed=seed)
+    model = VAEGAN3D(e, g, d, recipe=recipe, seed=seed, recon_loss=recon_loss)
     model.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3),
                   e_optimizer=keras.optimizers.Adam(1e-3))
     return model

@@ -17,7 +17,9 @@ cubes at the threshold) and summary.json.
 discriminator's features and reports test accuracy next to two baselines
 (random discriminator, raw voxels), per-class accuracy, an exact McNemar test
 of the trained D against the random one on the same test shapes
-(`gan_vs_random_d`), and a confusion-matrix PNG beside the JSON.
+(`gan_vs_random_d`), and a confusion-matrix PNG beside the JSON. `--seeds K`
+repeats the comparison over K seeds (new random D, CV folds and SGD order) and
+adds the spread of the margin (`over_seeds`).
 
 `reconstruct` predicts a voxel grid from each IKEA photo with a 3D-VAE-GAN
 run and prints per-category voxel average precision, the mean AP and IoU (at
@@ -82,6 +84,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     c.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
     c.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, the confusion matrix)")
     c.add_argument("--seed", type=int, default=0, help="seed of the random-D baseline and CV folds (default 0)")
+    c.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="repeat the comparison for seeds SEED .. SEED+K-1 (new random D, folds and SGD order each) "
+                        "and report the spread of the margin (report key over_seeds; default 1)")
     c.add_argument("--checkpoint", metavar="NAME",
                    help="use the discriminator of this checkpoint of RUN_DIR (a name such as ckpt-4000 in "
                         "RUN_DIR/checkpoints, or a path prefix) instead of its newest one")
@@ -181,6 +186,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.command == "export":
         export_cli.check(p, args)
     if args.command == "classify":
+        if args.seeds < 1:
+            p.error(f"--seeds must be >= 1, got {args.seeds}")
         for flag in ("model", "data"):
             if not os.path.exists(getattr(args, flag)):
                 p.error(f"--{flag} not found: {getattr(args, flag)}")
@@ -242,7 +249,8 @@ def classify(args) -> None:
     from gan3d_tf.evaluation.classify import save_confusion_png
     from gan3d_tf.training.run_dir import load_network
 
-    report = run_classify(load_network(args.model, "discriminator", args.checkpoint), args.data, seed=args.seed)
+    report = run_classify(load_network(args.model, "discriminator", args.checkpoint), args.data, seed=args.seed,
+                          seeds=args.seeds)
     report = {"model": args.model, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **report}
     print_report(report, args.json)
     if args.json:

@@ -23,7 +23,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from gan3d_tf.config import D_NORMS, D_PASSES, LOSSES, PRESETS, SCENES, Z_DISTRIBUTIONS  # noqa: E402
+from gan3d_tf.config import D_NORMS, D_PASSES, LOSSES, PRESETS, RECON_LOSSES, SCENES, Z_DISTRIBUTIONS  # noqa: E402
 from gan3d_tf.config.resolve import resolve_config  # noqa: E402, F401  (train.resolve_config, for the tests)
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,6 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--e-lr", type=float, help="vaegan: Adam step size of the encoder (default: 1e-4)")
     p.add_argument("--kl-weight", type=float, help="vaegan: alpha_1, weight of the KL term (paper: 5)")
     p.add_argument("--recon-weight", type=float, help="vaegan: alpha_2, weight of the reconstruction term (paper: 1e-4)")
+    p.add_argument("--recon-loss", choices=RECON_LOSSES,
+                   help="vaegan: reconstruction term, l2 (the paper's squared error, default) or bce (cross-entropy "
+                        "from G's logits)")
     p.add_argument("--view-distance", type=float, nargs=2, metavar=("MIN", "MAX"),
                    help="vaegan: camera distance range of training views, in grid sides (default: 2.2 2.8)")
     p.add_argument("--scene", choices=SCENES,

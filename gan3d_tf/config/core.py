@@ -195,6 +195,7 @@ class DataConfig:
 
 ALGORITHMS = ("gan", "vaegan")
 RECIPES = ("joint", "separate")
+RECON_LOSSES = ("l2", "bce")  # the 3D-VAE-GAN's reconstruction term (VAEGANConfig.recon_loss)
 SCENES = ("plain", "room", "photo")  # looks of the 3D-VAE-GAN's training views (gan3d_tf.data.views.SCENES)
 
 
@@ -207,6 +208,8 @@ class VAEGANConfig:
     e_learning_rate: float = 1e-4  # Adam step size of the encoder (not given in the paper)
     kl_weight: float = 5.0  # alpha_1: weight of KL(q(z|y) || p(z)) (paper: 5)
     recon_weight: float = 1e-4  # alpha_2: weight of ||G(E(y)) - x||^2 summed over voxels (paper: 1e-4)
+    recon_loss: str = "l2"  # reconstruction term: "l2" (the paper's squared error) or "bce" (binary
+    # cross-entropy from G's logits, summed over voxels; keeps a gradient where G's sigmoid saturates)
     recipe: str = "joint"  # "joint": E, G, D from scratch; "separate": G, D fixed (from gan_run, or from
     # train.init_from's run), E trained
     gan_run: str | None = None  # 3D-GAN run directory whose G and D the "separate" recipe starts from
@@ -231,6 +234,8 @@ class VAEGANConfig:
         for name in ("kl_weight", "recon_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"vaegan.{name} must be >= 0, got {getattr(self, name)}")
+        if self.recon_loss not in RECON_LOSSES:
+            raise ValueError(f"vaegan.recon_loss must be one of {RECON_LOSSES}, got {self.recon_loss!r}")
         if self.recipe not in RECIPES:
             raise ValueError(f"vaegan.recipe must be one of {RECIPES}, got {self.recipe!r}")
         if len(self.view_distance) != 2 or not math.sqrt(3.0) / 2.0 < self.view_distance[0] <= self.view_distance[1]:

@@ -34,6 +34,7 @@ OVERRIDES = {
     "e_lr": "vaegan.e_learning_rate",
     "kl_weight": "vaegan.kl_weight",
     "recon_weight": "vaegan.recon_weight",
+    "recon_loss": "vaegan.recon_loss",
     "view_distance": "vaegan.view_distance",
     "scene": "vaegan.scene",
     "loss": "train.loss",

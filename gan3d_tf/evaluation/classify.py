@@ -114,37 +114,70 @@ def random_twin(discriminator: Discriminator) -> Discriminator:
     return Discriminator.from_config(config)
 
 
-def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size: int = 64) -> dict:
+def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size: int = 64, seeds: int = 1) -> dict:
     """Fits and scores the SVMs for the trained D and both baselines.
+
+    With `seeds` > 1 the whole comparison is repeated for seeds `seed`,
+    `seed` + 1, ...: each draws a new random D and new CV folds and SGD
+    orders, so the spread of the margin over seeds shows how much of it is
+    the baseline's and the SVM's luck. The trained D's and the raw voxels'
+    features do not depend on the seed and are extracted once.
 
     Args:
         discriminator: the trained discriminator.
         data_path: labelled voxel `.npz` (train and test splits).
-        seed: seed of the random-D baseline and of the CV folds.
+        seed: seed of the random-D baseline and of the CV folds (the first seed).
         batch_size: grids per feature forward pass.
+        seeds: number of seeds to repeat the comparison over.
 
     Returns:
         {"accuracy": {"gan", "random_d", "raw_voxels"}, "per_class": {...}
         (of the trained D), "n_train", "n_test", "classes", "alpha", "cv_accuracy",
-        "confusion", "gan_vs_random_d"} where the last is the exact McNemar test of the
-        trained D's test predictions against the random D's (`mcnemar`; a = gan).
+        "confusion", "gan_vs_random_d"} of the first seed, where the last is the exact
+        McNemar test of the trained D's test predictions against the random D's
+        (`mcnemar`; a = gan); with `seeds` > 1 also "over_seeds": per-seed
+        accuracies, their mean and standard deviation, the per-seed margins
+        (trained minus random D, in accuracy) and McNemar tests.
     """
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
     r = discriminator.resolution
     train = load_voxel_npz(data_path, "all", "train", resolution=r)
     test = load_voxel_npz(data_path, "all", "test", resolution=r, skip_empty=False)  # keep the standard test set
-    keras.utils.set_random_seed(seed)  # the random baseline is a function of the seed
-    random_d = random_twin(discriminator)
-    features = {
-        "gan": lambda v: extract_features(discriminator, v, batch_size),
-        "random_d": lambda v: extract_features(random_d, v, batch_size),
-        "raw_voxels": raw_voxel_features,
+    fixed = {
+        "gan": [extract_features(discriminator, v, batch_size) for v in (train.voxels, test.voxels)],
+        "raw_voxels": [raw_voxel_features(v) for v in (train.voxels, test.voxels)],
     }
+    runs = []
+    for s in range(seed, seed + seeds):
+        keras.utils.set_random_seed(s)  # the random baseline is a function of the seed
+        random_d = random_twin(discriminator)
+        features = {"gan": fixed["gan"],
+                    "random_d": [extract_features(random_d, v, batch_size) for v in (train.voxels, test.voxels)],
+                    "raw_voxels": fixed["raw_voxels"]}
+        runs.append(_compare(features, train, test, s))
     report = {"accuracy": {}, "alpha": {}, "cv_accuracy": {}, "n_train": len(train.voxels), "n_test": len(test.voxels),
-              "classes": list(train.classes), "n_train_empty_skipped": train.n_empty_skipped}
+              "classes": list(train.classes), "n_train_empty_skipped": train.n_empty_skipped, **runs[0]}
+    if seeds > 1:
+        acc = {name: [run["accuracy"][name] for run in runs] for name in runs[0]["accuracy"]}
+        margins = [a - b for a, b in zip(acc["gan"], acc["random_d"])]
+        report["over_seeds"] = {
+            "seeds": list(range(seed, seed + seeds)), "accuracy": acc,
+            "mean": {k: float(np.mean(v)) for k, v in acc.items()},
+            "std": {k: float(np.std(v, ddof=1)) for k, v in acc.items()},
+            "margin": margins, "margin_mean": float(np.mean(margins)), "margin_std": float(np.std(margins, ddof=1)),
+            "gan_vs_random_d": [run["gan_vs_random_d"] for run in runs],
+        }
+    return report
+
+
+def _compare(features: dict, train, test, seed: int) -> dict:
+    """One seed of `classify`: an SVM per feature set {name: [train features, test features]}, scored on test."""
+    report = {"accuracy": {}, "alpha": {}, "cv_accuracy": {}}
     correct = {}
-    for name, fn in features.items():
-        model, alpha, cv = fit_svm(fn(train.voxels), train.labels, seed=seed)
-        result = score(model, fn(test.voxels), test.labels, train.classes)
+    for name, (x_train, x_test) in features.items():
+        model, alpha, cv = fit_svm(x_train, train.labels, seed=seed)
+        result = score(model, x_test, test.labels, train.classes)
         correct[name] = result["correct"]
         report["accuracy"][name] = result["accuracy"]
         report["alpha"][name] = alpha

@@ -76,6 +76,14 @@ class Generator(keras.Model):
         self.output_bias = None if output_bias is None else float(output_bias)
         self.resolution = resolution
 
+    def logits(self, z, training=False):
+        """The occupancy logits of `z` (float32 [batch, R, R, R]): the layers of `call` without the sigmoid."""
+        x = z
+        for layer in self.layers[1:]:  # after the InputLayer
+            if layer.name != "sigmoid":
+                x = layer(x, training=training)
+        return keras.ops.cast(x, "float32")
+
     def get_config(self):
         return {
             "name": self.name,

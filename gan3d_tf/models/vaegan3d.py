@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from gan3d_tf.config import RECIPES
+from gan3d_tf.config import RECIPES, RECON_LOSSES
 from gan3d_tf.models.gan3d import GAN3D
 from gan3d_tf.models.reparameterize import Reparameterize
 
@@ -49,6 +49,12 @@ def reconstruction_error(predicted, target) -> tf.Tensor:
     return tf.reduce_sum(tf.reshape(tf.square(diff), [tf.shape(diff)[0], -1]), axis=-1)
 
 
+def reconstruction_cross_entropy(logits, target) -> tf.Tensor:
+    """Binary cross-entropy of occupancy `logits` against `target`, summed over the voxels (float32 [batch])."""
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(tf.cast(target, tf.float32), tf.cast(logits, tf.float32))
+    return tf.reduce_sum(tf.reshape(bce, [tf.shape(bce)[0], -1]), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="gan3d_tf")
 class VAEGAN3D(GAN3D):
     """3D-VAE-GAN trained with `fit()` on (image, voxels) pairs.
@@ -59,6 +65,10 @@ class VAEGAN3D(GAN3D):
     (D only when its batch accuracy is <= d_acc_threshold). G minimises its
     non-saturating GAN loss plus the reconstruction term, E the KL plus the
     reconstruction term. Per-example terms are averaged over the global batch.
+    With recon_loss "bce" the reconstruction term is instead the binary
+    cross-entropy from G's logits summed over voxels (beyond the paper): the
+    squared error of a sigmoid has almost no gradient where G is confidently
+    wrong, which stalls an encoder on a trained, fixed G.
 
     Recipes:
         joint:    E, G and D are all trained (the paper's "jointly trained").
@@ -75,16 +85,20 @@ class VAEGAN3D(GAN3D):
         recipe: "joint" or "separate".
         d_acc_threshold: D is updated only when its batch accuracy is <= this.
         seed: seed of the prior z sampler and of the reparameterisation noise.
+        recon_loss: "l2" (the paper's squared error) or "bce" (cross-entropy from G's logits).
         **kwargs: passed to `keras.Model`.
     """
 
     def __init__(self, encoder, generator, discriminator, kl_weight=5.0, recon_weight=1e-4, recipe="joint",
-                 d_acc_threshold=0.8, seed=0, **kwargs):
+                 d_acc_threshold=0.8, seed=0, recon_loss="l2", **kwargs):
         super().__init__(generator, discriminator, d_acc_threshold=d_acc_threshold, seed=seed, **kwargs)
         if encoder.z_dim != generator.z_dim:
             raise ValueError(f"encoder gives z of size {encoder.z_dim} but the generator takes {generator.z_dim}")
         if recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+        if recon_loss not in RECON_LOSSES:
+            raise ValueError(f"recon_loss must be one of {RECON_LOSSES}, got {recon_loss!r}")
+        self.recon_loss = recon_loss
         self.encoder = encoder
         self.kl_weight = float(kl_weight)
         self.recon_weight = float(recon_weight)
@@ -130,9 +144,15 @@ class VAEGAN3D(GAN3D):
 
         with tf.GradientTape(persistent=True) as tape:
             mean, log_variance = self.encoder(images, training=True)
-            recon = self.generator(self.sampler((mean, log_variance), training=True), training=joint)
+            z = self.sampler((mean, log_variance), training=True)
+            if self.recon_loss == "bce":
+                logits = self.generator.logits(z, training=joint)
+                recon = tf.sigmoid(logits)
+                recon_err = tf.reduce_mean(reconstruction_cross_entropy(logits, real))
+            else:
+                recon = self.generator(z, training=joint)
+                recon_err = tf.reduce_mean(reconstruction_error(recon, real))
             kl = tf.reduce_mean(kl_divergence(mean, log_variance, self.prior_mean, self.prior_variance))
-            recon_err = tf.reduce_mean(reconstruction_error(recon, real))
             e_loss = self.kl_weight * kl + self.recon_weight * recon_err
             if joint:
                 fake = self.generator(self.sample_z(batch), training=True)
@@ -164,6 +184,7 @@ class VAEGAN3D(GAN3D):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "kl_weight": self.kl_weight,
             "recon_weight": self.recon_weight,
+            "recon_loss": self.recon_loss,
             "recipe": self.recipe,
         })
         return config

@@ -114,7 +114,7 @@ def build_gan(config: Config) -> GAN3D:
         if v.recipe == "separate" and not t.init_from:  # with init_from, open_run copies G and D from that run
             copy_trained(v.gan_run, {"generator": generator, "discriminator": discriminator}, "vaegan.gan_run")
         gan = VAEGAN3D(build_encoder(config, policy), generator, discriminator, kl_weight=v.kl_weight,
-                       recon_weight=v.recon_weight, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,
+                       recon_weight=v.recon_weight, recon_loss=v.recon_loss, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,
                        seed=config.seed)
         optimizers["e_optimizer"] = keras.optimizers.Adam(v.e_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
     else:
