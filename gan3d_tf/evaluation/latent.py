@@ -140,13 +140,10 @@ def invert(generator: Generator, target: np.ndarray, steps: int = INVERT_STEPS, 
     optimizer = keras.optimizers.Adam(learning_rate)
     goal = tf.constant(np.broadcast_to(target, (restarts, *target.shape)))
 
-    n = len(generator.widths) + 1
-    logits_of = keras.Model(generator.input, generator.get_layer(f"deconv{n}").output)  # before the sigmoid
-
     @tf.function
     def step():
         with tf.GradientTape() as tape:
-            logits = tf.reshape(tf.cast(logits_of(z, training=False), tf.float32), tf.shape(goal))
+            logits = tf.reshape(generator.logits(z, training=False), tf.shape(goal))
             p = tf.sigmoid(logits)
             bce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(goal, logits), axis=(1, 2, 3))
             soft_iou = tf.reduce_sum(p * goal, axis=(1, 2, 3)) / tf.reduce_sum(p + goal - p * goal, axis=(1, 2, 3))
