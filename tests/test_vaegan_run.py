@@ -411,6 +411,24 @@ def test_a_live_run_is_read_from_one_checkpoint(tmp_path, monkeypatch):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def test_a_vaegan_run_whose_config_names_an_ema_reads_its_generator_from_a_checkpoint(tmp_path):
+    """A VAE-GAN keeps no moving average of G, even when its config (e.g. from the chair32 preset) has ema_decay."""
+    import tensorflow as tf
+
+    from gan3d_tf import training
+    from gan3d_tf.training.run_dir import load_network
+
+    run_dir = tmp_path / "ema"
+    training.train(vaegan_config(**{"train.ema_decay": 0.99}), run_dir, verbose=0)
+    saved = [w.numpy() for w in load_network(run_dir / "generator.keras").weights]
+    for part in ("encoder", "generator", "discriminator"):
+        (run_dir / f"{part}.keras").unlink()
+    generator = load_network(run_dir, "generator")  # from the checkpoint
+    for a, b in zip(saved, generator.weights, strict=True):
+        np.testing.assert_array_equal(a, b.numpy())
+    assert tf.train.latest_checkpoint(run_dir / "checkpoints")
+
+
 def test_reconstruct_refuses_a_gan_run(tmp_path, capsys):
     import evaluate
     from gan3d_tf import training

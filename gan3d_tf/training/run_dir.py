@@ -115,7 +115,8 @@ class RunDir:
                                     f"(and config.json)")
         config = self.config()
         if part == "generator":
-            net, key = build_generator(config.model), "ema_generator" if config.train.ema_decay > 0 else "generator"
+            ema = config.algorithm == "gan" and config.train.ema_decay > 0  # a VAE-GAN keeps no moving average
+            net, key = build_generator(config.model), "ema_generator" if ema else "generator"
         elif part == "discriminator":
             net, key = build_discriminator(config.model), "discriminator"
         else:
