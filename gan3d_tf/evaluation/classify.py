@@ -156,8 +156,8 @@ def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size:
                     "random_d": [extract_features(random_d, v, batch_size) for v in (train.voxels, test.voxels)],
                     "raw_voxels": fixed["raw_voxels"]}
         runs.append(_compare(features, train, test, s))
-    report = {"accuracy": {}, "alpha": {}, "cv_accuracy": {}, "n_train": len(train.voxels), "n_test": len(test.voxels),
-              "classes": list(train.classes), "n_train_empty_skipped": train.n_empty_skipped, **runs[0]}
+    report = {**runs[0], "n_train": len(train.voxels), "n_test": len(test.voxels), "classes": list(train.classes),
+              "n_train_empty_skipped": train.n_empty_skipped}
     if seeds > 1:
         acc = {name: [run["accuracy"][name] for run in runs] for name in runs[0]["accuracy"]}
         margins = [a - b for a, b in zip(acc["gan"], acc["random_d"])]
