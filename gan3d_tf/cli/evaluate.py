@@ -74,8 +74,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sample", help="write generated shapes as .npz, PNG grid and .obj meshes")
-    s.add_argument("model", metavar="RUN_DIR", help="run directory or generator .keras file")
+    s.add_argument("model_pos", nargs="?", metavar="RUN_DIR", help="same as --model (the older positional form)")
+    s.add_argument("--model", metavar="RUN_DIR", help="run directory, pretrained folder or generator .keras file")
     s.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
+    s.add_argument("--clean", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep each sample's largest connected component, as the authors' visualiser does "
+                        "(default: on; --no-clean writes the raw grids; summary.json counts the raw ones either way)")
+    s.add_argument("--truncation", type=float, metavar="PSI",
+                   help="draw z from a normal truncated to [-PSI, PSI] (normal priors only; default: no truncation)")
     s.add_argument("--out", required=True, help="output directory")
     s.add_argument("--seed", type=int, default=0, help="seed of the latent draw (default 0)")
     s.add_argument("--threshold", type=float, default=0.5, help="occupancy level for PNG and meshes (default 0.5)")
@@ -116,6 +122,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--n", type=int, default=100, help="number of generated shapes and of floor shapes (default 100)")
     g.add_argument("--seed", type=int, default=0, help="seed of the latent draw and of the floor draw (default 0)")
     g.add_argument("--chamfer", action="store_true", help="also score with the Chamfer distance (slower)")
+    g.add_argument("--truncation", type=float, metavar="PSI",
+                   help="draw z from a normal truncated to [-PSI, PSI] (normal priors only; default: no truncation)")
     g.add_argument("--json", metavar="OUT.json", help="also write the full report here")
     endpoint_help = "a seed, FILE.npz:INDEX (a row of its key z) or FILE.npz:KEY:INDEX (a real grid, inverted)"
     i = sub.add_parser("interpolate", help="shapes along a line between two latent vectors, as a PNG strip")
@@ -192,6 +200,9 @@ def parse_args(argv=None) -> argparse.Namespace:
             if not os.path.exists(getattr(args, flag)):
                 p.error(f"--{flag} not found: {getattr(args, flag)}")
     if args.command == "sample":
+        if (args.model is None) == (args.model_pos is None):
+            p.error("sample: give the model once, as --model RUN_DIR (or positionally)")
+        args.model = args.model or args.model_pos
         if args.n < 1:
             p.error(f"--n must be >= 1, got {args.n}")
         if not 0 < args.threshold < 1:
@@ -220,7 +231,11 @@ def sample(args) -> None:
     from gan3d_tf.evaluation.sampling import write_samples
     from gan3d_tf.training.run_dir import load_network
 
-    summary = write_samples(load_network(args.model, "generator"), args.n, args.out, args.seed, args.threshold)
+    from gan3d_tf.evaluation.sampling import training_mean_voxels
+
+    summary = write_samples(load_network(args.model, "generator"), args.n, args.out, args.seed, args.threshold,
+                            clean=args.clean, truncation=args.truncation,
+                            reference_mean_voxels=training_mean_voxels(args.model))
     summary["meshes"] = len(summary["meshes"])
     print(json.dumps(summary, indent=2))
 
@@ -289,6 +304,7 @@ def generation(args) -> None:
     from pathlib import Path
 
     from gan3d_tf.evaluation.sampling import generator_report
+    from gan3d_tf.metrics.gate import gate_failures
     from gan3d_tf.training.run_dir import load_network
 
     from gan3d_tf.training.run_dir import RunDir
@@ -298,7 +314,7 @@ def generation(args) -> None:
     config = run.config() if run is not None else None
     held_out = (config.data.val_fraction, config.seed) if config is not None else None
     report = generator_report(load_network(args.model, "generator", args.checkpoint), args.data, args.category,
-                              args.split, args.n, args.seed, args.chamfer, held_out)
+                              args.split, args.n, args.seed, args.chamfer, held_out, args.truncation)
     report = {"model": args.model, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **report}
     floor, notes, resolution = report["floor"], report["floor"]["notes"], report["resolution"]
     report["wall_seconds"] = round(time.perf_counter() - start, 2)
@@ -312,9 +328,16 @@ def generation(args) -> None:
         for name, r in (("model", report), ("floor", floor)):
             s = r[distance]
             print(f"{distance:8}{name:8}{s['cov']:7.3f}{s['mmd']:8.3f}{s['one_nna']:8.3f}")
+    cleaned = report["cleaned"]["iou"]
+    print(f"{'iou':8}{'cleaned':8}{cleaned['cov']:7.3f}{cleaned['mmd']:8.3f}{cleaned['one_nna']:8.3f}"
+          f"   (each sample reduced to its largest connected component)")
     for name, r in (("model", report), ("floor", floor)):
         pairwise = "n/a" if r["mean_pairwise_iou"] is None else f"{r['mean_pairwise_iou']:.3f}"
-        print(f"{name}: occupancy {r['occupancy']:.3f}, {r['n_empty']} empty, mean pairwise IoU {pairwise}")
+        print(f"{name}: occupancy {r['occupancy']:.3f}, {r['n_empty']} empty, {r['n_near_empty']} near-empty "
+              f"(< {r['near_empty_below_voxels']:.0f} voxels), {r['n_fragmented']} fragmented, "
+              f"mean pairwise IoU {pairwise}")
+    failures = gate_failures(report)
+    print("gate: " + ("passed" if not failures else "failed: " + "; ".join(failures)))
     print(f"wall {report['wall_seconds']:.1f} s")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

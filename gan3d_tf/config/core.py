@@ -111,6 +111,8 @@ class TrainConfig:
     r1_gamma: float = 0.0  # weight of the R1 penalty on real shapes in D's loss, gamma/2 E|grad D|^2 (0: off)
     monitor_every_epochs: int = 0  # generation metrics (COV, MMD, 1-NNA vs held-out shapes) every N epochs (0: off)
     monitor_samples: int = 64  # samples (fixed z) scored by the generation monitor
+    stop_at_gate: bool = False  # stop at the first monitor reading that passes the quality gate
+    # (gan3d_tf.metrics.gate; needs monitor_every_epochs); the time-to-gate benchmark sets it
     mixed_precision: bool = False  # bf16 compute on CPU, fp16 (with loss scaling) on GPU; variables stay fp32
     sample_every_epochs: int = 1  # write the fixed-z sample grid (PNG + TensorBoard) every N epochs
     mesh_samples: int = 4  # the first N fixed-z samples also go to TensorBoard's Mesh dashboard with each grid
@@ -172,6 +174,8 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.monitor_every_epochs < 0:
             raise ValueError(f"monitor_every_epochs must be >= 0, got {self.monitor_every_epochs}")
+        if self.stop_at_gate and not self.monitor_every_epochs:
+            raise ValueError("stop_at_gate needs the generation monitor: set monitor_every_epochs > 0")
         if self.monitor_samples < 2:
             raise ValueError(f"monitor_samples must be >= 2, got {self.monitor_samples}")
 

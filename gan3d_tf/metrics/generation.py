@@ -29,6 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from gan3d_tf.metrics.iou import as_grids, filled_pair, gram, iou_distance  # noqa: F401  (iou_distance: also here)
+from gan3d_tf.metrics.quality import filled_voxels, sample_quality
 
 EMPTY_CHAMFER = 2 * math.sqrt(3)
 """Chamfer distance between an empty and a non-empty grid: an upper bound of
@@ -170,7 +171,10 @@ def generation_report(samples, reference, threshold: float = 0.5, chamfer: bool 
          "occupancy": mean fraction of filled voxels of the samples,
          "n_empty": samples without a filled voxel,
          "mean_pairwise_iou": mean IoU over all pairs of samples (None for
-         one sample; two empty grids count as IoU 1)}.
+         one sample; two empty grids count as IoU 1),
+         and the near-empty / fragmented counts of
+         `gan3d_tf.metrics.quality.sample_quality`, near-empty measured
+         against the reference shapes' mean filled-voxel count}.
         Scores are fractions, not percent.
     """
     samples, reference = as_grids(samples, "samples"), as_grids(reference, "reference")
@@ -183,6 +187,7 @@ def generation_report(samples, reference, threshold: float = 0.5, chamfer: bool 
         "threshold": threshold,
         "occupancy": float(filled.mean()),
         "n_empty": int((~filled.any(axis=1)).sum()),
+        **sample_quality(samples, float(filled_voxels(reference, threshold).mean()) or None, threshold),
     }
     distances = {"iou": iou_distance}
     if chamfer:

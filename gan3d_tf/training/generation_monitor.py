@@ -6,10 +6,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan3d_tf.metrics.gate import gate_failures
 from gan3d_tf.metrics.generation import generation_report
 from gan3d_tf.models.batched import predict_batched
 
-LOG_KEYS = {"cov": "gen_cov", "mmd": "gen_mmd", "one_nna": "gen_1nna", "mean_pairwise_iou": "gen_pairwise_iou"}
+LOG_KEYS = {"cov": "gen_cov", "mmd": "gen_mmd", "one_nna": "gen_1nna", "mean_pairwise_iou": "gen_pairwise_iou",
+            "n_empty": "gen_empty", "n_near_empty": "gen_near_empty", "n_fragmented": "gen_fragmented",
+            "gate": "gen_gate"}
 """Report entry -> key added to the epoch's `logs` (History, console line)."""
 
 
@@ -23,11 +26,15 @@ class GenerationMonitor(keras.callbacks.Callback):
     `gan3d_tf.metrics.generation.generation_report` are written as
     TensorBoard scalars `generation/cov`, `generation/mmd`,
     `generation/one_nna`, `generation/mean_pairwise_iou`,
-    `generation/occupancy` and `generation/n_empty` (step: epoch + 1) and
-    added to the epoch's logs as `gen_cov`, `gen_mmd`, `gen_1nna` and
-    `gen_pairwise_iou`. One warning line goes to `print_fn` when the samples
-    have collapsed (mean pairwise IoU above `collapse_iou`) or more than half
-    of them are empty.
+    `generation/occupancy`, `generation/n_empty`, `generation/n_near_empty`,
+    `generation/n_fragmented` (`gan3d_tf.metrics.quality`),
+    `generation/gate` (1 when the reading passes `gan3d_tf.metrics.gate`)
+    and `generation/step` (the train steps done), all at step epoch + 1, and
+    added to the epoch's logs (`LOG_KEYS`). One warning line goes to
+    `print_fn` when the samples have collapsed (mean pairwise IoU above
+    `collapse_iou`) or more than half of them are empty. With
+    `stop_at_gate`, training stops at the first reading that passes the
+    gate (and one line says so).
 
     Args:
         reference: [m, R, R, R] real shapes at the generator's resolution.
@@ -39,10 +46,11 @@ class GenerationMonitor(keras.callbacks.Callback):
         collapse_iou: mean pairwise IoU above which the samples count as
             collapsed.
         print_fn: where the warning line goes.
+        stop_at_gate: stop training at the first reading that passes the gate.
     """
 
     def __init__(self, reference, z, log_dir, every: int = 1, threshold: float = 0.5, collapse_iou: float = 0.9,
-                 print_fn=print):
+                 print_fn=print, stop_at_gate: bool = False):
         super().__init__()
         self.reference = np.asarray(reference)
         self.z = np.asarray(z, np.float32)
@@ -57,6 +65,7 @@ class GenerationMonitor(keras.callbacks.Callback):
         self.threshold = threshold
         self.collapse_iou = collapse_iou
         self.print_fn = print_fn
+        self.stop_at_gate = stop_at_gate
         self._writer = None
 
     def generate(self) -> np.ndarray:
@@ -74,8 +83,11 @@ class GenerationMonitor(keras.callbacks.Callback):
         if (epoch + 1) % self.every and epoch + 1 != self.params.get("epochs"):
             return
         report = generation_report(self.generate(), self.reference, self.threshold)
-        scalars = {**report["iou"], "mean_pairwise_iou": report["mean_pairwise_iou"],
-                   "occupancy": report["occupancy"], "n_empty": report["n_empty"]}
+        failures = gate_failures(report)
+        steps = getattr(self.model, "steps_done", None)
+        scalars = {**report["iou"], **{k: report[k] for k in ("mean_pairwise_iou", "occupancy", "n_empty",
+                                                               "n_near_empty", "n_fragmented")},
+                   "gate": float(not failures), **({"step": int(steps.numpy())} if steps is not None else {})}
         with self._writer.as_default():
             for name, value in scalars.items():
                 tf.summary.scalar(f"generation/{name}", value, step=epoch + 1)
@@ -89,3 +101,7 @@ class GenerationMonitor(keras.callbacks.Callback):
             problems.append(f"empty: {report['n_empty']} of {report['n_samples']} samples have no filled voxel")
         if problems:
             self.print_fn(f"GenerationMonitor: epoch {epoch + 1}: warning: samples " + "; ".join(problems))
+        if self.stop_at_gate and not failures:
+            self.print_fn(f"GenerationMonitor: epoch {epoch + 1}: the held-out reading passes the gate; "
+                          f"stopping (train.stop_at_gate)")
+            self.model.stop_training = True

@@ -339,7 +339,7 @@ def _train(config: Config, run_dir, resume: bool, strategy, data: VoxelSet | Non
             z = sample_z(tf.random.Generator.from_seed(config.seed + 2), t.monitor_samples, config.model.z_dim,
                          config.model.z_distribution).numpy()
             made.append(GenerationMonitor(held_out.voxels, z, run_dir / "logs" / "generation",
-                                          every=t.monitor_every_epochs))
+                                          every=t.monitor_every_epochs, stop_at_gate=t.stop_at_gate))
         return made + list(callbacks_extra or [])
 
     # a run saved mid-epoch first finishes that epoch (its remaining batches, in the same order), then goes on

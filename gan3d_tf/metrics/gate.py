@@ -1,0 +1,47 @@
+"""The project's quality gate for a generator, declared once.
+
+A generator passes when its samples, scored against real shapes of its
+class with `gan3d_tf.metrics.generation.generation_report`, reach every
+bound below. The zoo (`pretrained/<class>32`) further asks that at most
+`ZOO_MAX_BROKEN` of 1,000 samples be near-empty or fragmented
+(`gan3d_tf.metrics.quality`).
+"""
+
+from __future__ import annotations
+
+GATE = {
+    "cov": 0.35,  # coverage (IoU distance) >= this
+    "mmd": 0.80,  # minimum matching distance (1 - IoU) <= this
+    "one_nna": 0.80,  # 1-nearest-neighbour accuracy <= this (0.5 ideal)
+    "mean_pairwise_iou": 0.30,  # mean IoU between samples <= this (near 1: collapse)
+    "n_empty": 0,  # samples with no filled voxel <= this
+}
+ZOO_MAX_BROKEN = 0.05
+"""Largest share of near-empty or fragmented samples a shipped class generator may draw."""
+
+
+def gate_failures(report: dict) -> list[str]:
+    """The gate conditions a `generation_report` misses, as short readable strings (empty: it passes).
+
+    Args:
+        report: a dict with "iou" {"cov", "mmd", "one_nna"}, "mean_pairwise_iou" and "n_empty".
+    """
+    iou, failures = report["iou"], []
+    if not iou["cov"] >= GATE["cov"]:
+        failures.append(f"COV {iou['cov']:.3f} < {GATE['cov']}")
+    if not iou["mmd"] <= GATE["mmd"]:
+        failures.append(f"MMD {iou['mmd']:.3f} > {GATE['mmd']}")
+    if not iou["one_nna"] <= GATE["one_nna"]:
+        failures.append(f"1-NNA {iou['one_nna']:.3f} > {GATE['one_nna']}")
+    pairwise = report["mean_pairwise_iou"]
+    if pairwise is None or not pairwise <= GATE["mean_pairwise_iou"]:
+        failures.append(f"pairwise IoU {'n/a' if pairwise is None else format(pairwise, '.3f')} > "
+                        f"{GATE['mean_pairwise_iou']}")
+    if report["n_empty"] > GATE["n_empty"]:
+        failures.append(f"{report['n_empty']} empty > {GATE['n_empty']}")
+    return failures
+
+
+def passes_gate(report: dict) -> bool:
+    """True when `gate_failures(report)` is empty."""
+    return not gate_failures(report)
