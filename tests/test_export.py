@@ -306,3 +306,45 @@ def test_export_cli_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         evaluate.main(["export", str(tmp_path)])
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_model_folders_export_what_they_hold(exported, tmp_path, capsys):
+    """A generator-only folder (pretrained/<class>32) exports the generator servable; a D-only folder
+    (pretrained/mn10-d) the features and classifier servables; each loads in a TensorFlow-only process."""
+    import shutil
+
+    import export as export_entry
+
+    root, _ = exported
+    keras_dir = root / "sm" / "keras" / "1"
+    for name, parts in (("g-only", ("generator",)), ("d-only", ("discriminator",))):
+        (tmp_path / name).mkdir()
+        for part in parts:
+            shutil.copy(keras_dir / f"{part}.keras", tmp_path / name / f"{part}.keras")
+        (tmp_path / name / "metadata.json").write_text(json.dumps({"name": name, "data": {"source": "test"}}))
+    assert export_entry.main([str(tmp_path / "g-only"), "--out", str(tmp_path / "g")]) == 0
+    assert sorted(p.name for p in (tmp_path / "g").iterdir() if p.is_dir()) == ["gan3d_generator", "keras"]
+    assert export_entry.main([str(tmp_path / "d-only"), "--classifier-data", str(root / "set.npz"),
+                              "--out", str(tmp_path / "d")]) == 0
+    assert sorted(p.name for p in (tmp_path / "d").iterdir() if p.is_dir()) == [
+        "gan3d_classifier", "gan3d_features", "keras"]
+    assert sorted(p.name for p in (tmp_path / "d" / "keras" / "1").glob("*.keras")) == ["discriminator.keras"]
+    meta = json.loads((tmp_path / "d" / "gan3d_features" / "1" / "assets.extra" / "metadata.json").read_text())
+    assert meta["name"] == "d-only" and meta["training_data"] == {"source": "test"} and "z_dim" not in meta
+    capsys.readouterr()
+    assert export_entry.main([str(tmp_path / "g-only"), "--classifier-data", str(root / "set.npz"),
+                              "--out", str(tmp_path / "x")]) == 2
+    assert "holds no discriminator" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    out = run_python("""
+        import json, sys
+        import numpy as np
+        import tensorflow as tf
+        g = tf.saved_model.load(sys.argv[1] + "/gan3d_generator/1")
+        shapes = g.signatures["serving_default"](z=tf.zeros([2, g.signatures["serving_default"]
+                                                  .structured_input_signature[1]["z"].shape[1]]))
+        f = tf.saved_model.load(sys.argv[2] + "/gan3d_features/1")
+        feats = f.signatures["serving_default"](voxels=tf.zeros([3, 16, 16, 16]))
+        print(json.dumps({"g": {k: list(v.shape) for k, v in shapes.items()},
+                          "f": {k: list(v.shape) for k, v in feats.items()}}))
+    """, tmp_path / "g", tmp_path / "d")
+    assert list(out["g"].values())[0][0] == 2 and list(out["f"].values())[0][0] == 3, out

@@ -52,7 +52,7 @@ from gan3d_tf.evaluation.features import extract_features, feature_extractor, fe
 from gan3d_tf.models.discriminator import Discriminator
 from gan3d_tf.models.generator import Generator
 from gan3d_tf.models.linear_head import LinearHead
-from gan3d_tf.training.run_dir import RunDir, load_network
+from gan3d_tf.training.run_dir import RunDir, load_network, model_parts
 
 GENERATOR = "gan3d_generator"
 FEATURES = "gan3d_features"
@@ -257,13 +257,18 @@ def write_models_config(out: str | os.PathLike, base: str = "/models") -> Path:
     return path
 
 
-def export(generator: Generator, discriminator: Discriminator, out="saved_models", *, classifier=None,
-           encoder=None, metadata: dict | None = None, version: int | None = None) -> dict:
+def export(generator: Generator | None, discriminator: Discriminator | None, out="saved_models", *,
+           classifier=None, encoder=None, metadata: dict | None = None, version: int | None = None) -> dict:
     """Writes the servables and `.keras` files of one trained model as version `version`.
 
+    A model without a discriminator (a shipped generator) gets only the
+    generator servable (and image to shape with an encoder); one without a
+    generator (a shipped discriminator) only the features and classifier
+    servables.
+
     Args:
-        generator: the trained generator.
-        discriminator: the trained discriminator (same resolution).
+        generator: the trained generator, or None.
+        discriminator: the trained discriminator (same resolution), or None.
         out: the TF Serving base directory.
         classifier: None (no `gan3d_classifier`), or a dict with keys
             `pipeline` (fitted scaler + linear SVM on this D's features),
@@ -276,28 +281,35 @@ def export(generator: Generator, discriminator: Discriminator, out="saved_models
     Returns:
         {"version": v, "paths": {servable: directory}, "models_config": path}.
     """
-    if generator.resolution != discriminator.resolution:
+    if generator is None and discriminator is None:
+        raise ValueError("nothing to export: neither a generator nor a discriminator")
+    if generator is not None and discriminator is not None and generator.resolution != discriminator.resolution:
         raise ValueError(f"generator resolution {generator.resolution} != discriminator {discriminator.resolution}")
+    if discriminator is None and classifier is not None:
+        raise ValueError("a classifier needs the discriminator's features, and this model has no discriminator")
+    if generator is None and encoder is not None:
+        raise ValueError("image to shape needs a generator, and this model has none")
     out = Path(out)
     version = next_version(out) if version is None else int(version)
     common = {
-        "resolution": generator.resolution,
-        "z_dim": generator.z_dim,
-        "z_distribution": generator.z_distribution,
+        "resolution": (generator or discriminator).resolution,
+        **({"z_dim": generator.z_dim, "z_distribution": generator.z_distribution} if generator is not None else {}),
         "git_revision": git_revision(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         **(metadata or {}),
     }
     # the exported networks compute in float32 (one copy each, shared by the servables)
-    g, d = float32_copy(generator), float32_copy(discriminator)
+    g = float32_copy(generator) if generator is not None else None
+    d = float32_copy(discriminator) if discriminator is not None else None
     e = float32_copy(encoder) if encoder is not None else None
-    extractor = feature_extractor(d)
-    writers = {
-        GENERATOR: (lambda p: generator_archive(g).write_out(str(p), verbose=False), common),
-        FEATURES: (lambda p: features_archive(extractor).write_out(str(p), verbose=False),
-                   dict(common, feature_size=feature_size(discriminator))),
-    }
+    writers = {}
+    if g is not None:
+        writers[GENERATOR] = (lambda p: generator_archive(g).write_out(str(p), verbose=False), common)
+    if d is not None:
+        extractor = feature_extractor(d)
+        writers[FEATURES] = (lambda p: features_archive(extractor).write_out(str(p), verbose=False),
+                             dict(common, feature_size=feature_size(discriminator)))
     if classifier is not None:
         writers[CLASSIFIER] = (
             lambda p: classifier_archive(extractor, classifier["pipeline"], classifier["classes"],
@@ -312,8 +324,10 @@ def export(generator: Generator, discriminator: Discriminator, out="saved_models
 
     def save_keras(p):
         p.mkdir(parents=True)
-        g.save(p / "generator.keras")
-        d.save(p / "discriminator.keras")
+        if g is not None:
+            g.save(p / "generator.keras")
+        if d is not None:
+            d.save(p / "discriminator.keras")
         if e is not None:
             e.save(p / "encoder.keras")
 
@@ -360,29 +374,40 @@ def fit_classifier(discriminator: Discriminator, data_path, seed: int = 0) -> di
 
 
 def export_run(run_dir, out="saved_models", classifier_data=None, seed: int = 0) -> dict:
-    """`export` for a `train.py` run directory (its `.keras` files, else its latest checkpoint).
+    """`export` for a `train.py` run directory (its `.keras` files, else its latest checkpoint) or a shipped
+    model folder (`pretrained/<name>`: the `.keras` files it holds, and its `metadata.json`).
 
     Args:
-        run_dir: the run directory.
+        run_dir: the run directory or model folder.
         out: the TF Serving base directory.
         classifier_data: labelled voxel `.npz` for the `gan3d_classifier`
             servable; None skips that servable.
         seed: seed of the SVM's cross-validation and SGD.
+
+    Raises:
+        FileNotFoundError: neither a run directory nor a folder of `.keras` files.
+        ValueError: --classifier-data for a folder without a discriminator.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise FileNotFoundError(f"{run_dir}: not a run directory (no config.json)")
-    generator = load_network(run_dir, "generator")
-    discriminator = load_network(run_dir, "discriminator")
-    metadata = {"run_dir": str(run_dir.resolve()), "config": json.loads((run_dir / "config.json").read_text())}
-    if (run_dir / "data.json").is_file():
-        metadata["training_data"] = json.loads((run_dir / "data.json").read_text())
-    run = RunDir(run_dir)
-    if run.latest_checkpoint() is not None:
-        counters = run.counters()
-        metadata["checkpoint"], metadata["epochs_trained"] = counters["checkpoint"], counters["epochs"]
-    encoder = None
-    if metadata["config"].get("algorithm") == "vaegan":
-        encoder = load_network(run_dir, "encoder")
-    classifier = fit_classifier(discriminator, classifier_data, seed) if classifier_data is not None else None
-    return export(generator, discriminator, out, classifier=classifier, encoder=encoder, metadata=metadata)
+    parts = model_parts(run_dir)
+    nets = {part: load_network(run_dir, part) for part in parts}
+    if (run_dir / "config.json").is_file():
+        metadata = {"run_dir": str(run_dir.resolve()), "config": json.loads((run_dir / "config.json").read_text())}
+        if (run_dir / "data.json").is_file():
+            metadata["training_data"] = json.loads((run_dir / "data.json").read_text())
+        run = RunDir(run_dir)
+        if run.latest_checkpoint() is not None:
+            counters = run.counters()
+            metadata["checkpoint"], metadata["epochs_trained"] = counters["checkpoint"], counters["epochs"]
+    else:
+        shipped = json.loads((run_dir / "metadata.json").read_text()) if (run_dir / "metadata.json").is_file() else {}
+        metadata = {"model_dir": str(run_dir.resolve()),
+                    **{k: shipped[k] for k in ("name", "checkpoint", "epochs", "steps", "config") if k in shipped}}
+        if shipped.get("data"):
+            metadata["training_data"] = shipped["data"]
+    if classifier_data is not None and "discriminator" not in nets:
+        raise ValueError(f"--classifier-data: {run_dir} holds no discriminator (only {', '.join(parts)}); the "
+                         f"classifier servable needs one (e.g. pretrained/mn10-d)")
+    classifier = fit_classifier(nets["discriminator"], classifier_data, seed) if classifier_data is not None else None
+    return export(nets.get("generator"), nets.get("discriminator"), out, classifier=classifier,
+                  encoder=nets.get("encoder"), metadata=metadata)

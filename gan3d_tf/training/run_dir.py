@@ -130,6 +130,24 @@ class RunDir:
         return not index.is_file() or saved.stat().st_mtime >= index.stat().st_mtime
 
 
+def model_parts(path) -> list[str]:
+    """The networks a model folder holds, in `PARTS` order: a run directory's (generator and discriminator, and
+    encoder for a 3D-VAE-GAN) or, for a folder without config.json (`pretrained/<name>`), its `<part>.keras` files.
+
+    Raises:
+        FileNotFoundError: neither a run directory nor a folder with a `.keras` network.
+    """
+    path = Path(path)
+    if (path / "config.json").is_file():
+        vaegan = RunDir(path).config().algorithm == "vaegan"
+        return list(PARTS) if vaegan else ["generator", "discriminator"]
+    parts = [part for part in PARTS if (path / f"{part}.keras").is_file()]
+    if not parts:
+        raise FileNotFoundError(f"{path}: neither a run directory (config.json) nor a model folder with "
+                                f"{', '.join(p + '.keras' for p in PARTS)}")
+    return parts
+
+
 def load_network(path, part: str = "generator", checkpoint: str | None = None):
     """A trained network from a `.keras` file or a run directory (see `RunDir.load`).
 
