@@ -301,7 +301,8 @@ def test_diff_augment_flips_and_shifts_each_grid_and_passes_gradients():
     assert (shifted.reshape(64, -1).sum(1) == 27).all()
     offsets = corners - np.array([2, 6, 7])
     assert np.abs(offsets).max() <= 16 // 8 and len({tuple(o) for o in offsets}) > 10  # per-grid shifts
-    assert diff_augment(tf.constant(x), "none", rng).numpy() is not None and parse_policy("none") == ()
+    np.testing.assert_array_equal(diff_augment(tf.constant(x), "none", rng).numpy(), x)  # "none": unchanged
+    assert parse_policy("none") == ()
     xv = tf.Variable(x[:4])
     with tf.GradientTape() as tape:
         total = tf.reduce_sum(diff_augment(xv, "flip,translate", rng))
