@@ -131,3 +131,36 @@ def test_classify_over_seeds(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         evaluate.main(argv + ["--seeds", "0"])
     assert e.value.code == 2 and "--seeds must be >= 1" in capsys.readouterr().err
+
+
+def borderline_boxes(n, seed):
+    """Two classes that overlap: boxes labelled by whether they are taller than wide, many of them nearly square,
+    so that the classifiers of `classify` err, and not on the same grids."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 16, 16, 16), np.uint8)
+    y = np.zeros(n, int)
+    for i in range(n):
+        a, b, h = rng.integers(3, 13, size=3)
+        x[i, 8 - a // 2:8 + (a + 1) // 2, 8 - b // 2:8 + (b + 1) // 2, :h] = 1
+        y[i] = int(h > (a + b) / 2)
+    return x, y
+
+
+def test_classify_mcnemar_is_recomputed_from_the_per_example_results(tmp_path, capsys):
+    xtr, ytr = borderline_boxes(60, 0)
+    xte, yte = borderline_boxes(40, 1)
+    np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xte, y_test=yte, classes=np.array(["flat", "tall"]))
+    training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
+    assert evaluate.main(["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz"),
+                          "--seeds", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    runs = [report["test_correct"]] + report["over_seeds"]["test_correct"]
+    tests = [report["gan_vs_random_d"]] + report["over_seeds"]["gan_vs_random_d"]
+    assert runs[0] == runs[1] and tests[0] == tests[1]  # the headline is the first seed's
+    assert any(t["a_only_right"] + t["b_only_right"] for t in tests)  # the two Ds disagree on some grids
+    for correct, test in zip(runs, tests):
+        right = {k: np.array([c == "1" for c in v]) for k, v in correct.items()}
+        assert set(right) == {"gan", "random_d", "raw_voxels"} and {len(v) for v in right.values()} == {40}
+        assert mcnemar(right["gan"], right["random_d"]) == test
+    for k, accuracies in report["over_seeds"]["accuracy"].items():
+        assert accuracies == pytest.approx([np.mean([c == "1" for c in r[k]]) for r in runs[1:]]), k

@@ -133,11 +133,15 @@ def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size:
     Returns:
         {"accuracy": {"gan", "random_d", "raw_voxels"}, "per_class": {...}
         (of the trained D), "n_train", "n_test", "classes", "alpha", "cv_accuracy",
-        "confusion", "gan_vs_random_d"} of the first seed, where the last is the exact
-        McNemar test of the trained D's test predictions against the random D's
-        (`mcnemar`; a = gan); with `seeds` > 1 also "over_seeds": per-seed
-        accuracies, their mean and standard deviation, the per-seed margins
-        (trained minus random D, in accuracy) and McNemar tests.
+        "confusion", "gan_vs_random_d", "test_correct"} of the first seed, where
+        "gan_vs_random_d" is the exact McNemar test of the trained D's test
+        predictions against the random D's (`mcnemar`; a = gan) and
+        "test_correct" holds, per feature set, one character per test grid in
+        the data's order ("1": the SVM got it right, "0": wrong), from which
+        the accuracies and the test can be recomputed; with `seeds` > 1 also
+        "over_seeds": per-seed accuracies, their mean and standard deviation,
+        the per-seed margins (trained minus random D, in accuracy), McNemar
+        tests and "test_correct".
     """
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
@@ -167,6 +171,7 @@ def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size:
             "std": {k: float(np.std(v, ddof=1)) for k, v in acc.items()},
             "margin": margins, "margin_mean": float(np.mean(margins)), "margin_std": float(np.std(margins, ddof=1)),
             "gan_vs_random_d": [run["gan_vs_random_d"] for run in runs],
+            "test_correct": [run["test_correct"] for run in runs],
         }
     return report
 
@@ -186,6 +191,7 @@ def _compare(features: dict, train, test, seed: int) -> dict:
             report["per_class"] = result["per_class"]
             report["confusion"] = result["confusion"]
     report["gan_vs_random_d"] = mcnemar(correct["gan"], correct["random_d"])
+    report["test_correct"] = {name: "".join("1" if c else "0" for c in right) for name, right in correct.items()}
     return report
 
 
