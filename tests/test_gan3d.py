@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -131,12 +132,29 @@ def test_two_replica_mirrored_strategy_keeps_replicas_identical():
 
 def test_mixed_precision_train_step():
     gan = build_gan(tiny_config(**{"train.mixed_precision": True, "train.d_acc_threshold": 1.0}))
-    assert gan.generator.dtype_policy.name == "mixed_bfloat16"  # no GPU here: bf16
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))  # fp16 with loss scaling on a GPU, bf16 on a CPU
+    assert gan.generator.dtype_policy.name == ("mixed_float16" if on_gpu else "mixed_bfloat16")
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer) == on_gpu
     g0 = snapshot(gan.generator.trainable_variables)
     logs = gan.train_on_batch(real_batch(), return_dict=True)
     assert all(np.isfinite(v) for v in logs.values())
     assert all(changed(g0, gan.generator.trainable_variables))
     assert all(v.dtype == "float32" for v in gan.generator.weights + gan.discriminator.weights)
+
+
+@pytest.mark.parametrize("gpus,policy", [([], "mixed_bfloat16"), (["/device:GPU:0"], "mixed_float16")])
+def test_mixed_precision_policy_follows_the_device(monkeypatch, gpus, policy):
+    """bf16 without a GPU, fp16 with loss scaling on one; a GPU is faked, so that both branches run on any host."""
+    from gan3d_tf.training.builders import dtype_policy
+
+    list_devices = tf.config.list_logical_devices
+    monkeypatch.setattr(tf.config, "list_logical_devices",
+                        lambda kind=None: list(gpus) if kind == "GPU" else list_devices(kind))
+    assert dtype_policy(False) is None and dtype_policy(True) == policy
+    gan = build_gan(tiny_config(**{"train.mixed_precision": True}))
+    assert gan.generator.dtype_policy.name == gan.discriminator.dtype_policy.name == policy
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) == (policy == "mixed_float16")
 
 
 LOSS_SCALE = textwrap.dedent(
