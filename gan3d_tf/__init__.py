@@ -16,6 +16,9 @@ Importing the package before TensorFlow also turns TensorFlow's oneDNN CPU
 kernels on (`TF_ENABLE_ONEDNN_OPTS=1`), which TensorFlow 2.21 leaves off on
 CPUs without AVX-512 and which trains 1.3-1.9x faster there; a value the user
 has set in the environment (`TF_ENABLE_ONEDNN_OPTS=0` turns it off) wins.
+TensorFlow's informational start-up lines are kept in
+`gan3d_tf.tf_startup.STARTUP_LOG` instead of being printed (twice);
+warnings and errors are still printed, once.
 """
 
 import os as _os
@@ -23,6 +26,10 @@ import sys as _sys
 
 if "tensorflow" not in _sys.modules:  # read once, when TensorFlow's library loads
     _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+from gan3d_tf.tf_startup import import_tensorflow as _import_tensorflow
+
+_import_tensorflow()  # without TensorFlow's start-up lines, printed twice otherwise (gan3d_tf.tf_startup)
 
 from gan3d_tf.config import PRESETS, Config, DataConfig, ModelConfig, TrainConfig, get_preset
 from gan3d_tf.models import (

@@ -87,7 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     s.add_argument("--threshold", type=float, default=0.5, help="occupancy level for PNG and meshes (default 0.5)")
     c = sub.add_parser("classify", help="linear SVM on discriminator features vs. two baselines")
     c.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or discriminator .keras file")
-    c.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
+    c.add_argument("--data", required=True, metavar="FILE.npz|NAME",
+                   help="labelled voxel .npz with train and test splits, or a data set name: modelnet10, "
+                        "modelnet40 (downloaded once to ~/.keras/datasets)")
     c.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, the confusion matrix)")
     c.add_argument("--seed", type=int, default=0, help="seed of the random-D baseline and CV folds (default 0)")
     c.add_argument("--seeds", type=int, default=1, metavar="K",
@@ -111,7 +113,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     export_cli.add_arguments(e)
     g = sub.add_parser("generation", help="COV, MMD, 1-NNA of generated shapes vs. real ones, next to the train floor")
     g.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or generator .keras file")
-    g.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz with train and test splits")
+    g.add_argument("--data", required=True, metavar="FILE.npz|NAME",
+                   help="labelled voxel .npz with train and test splits, or a data set name: modelnet10, "
+                        "modelnet40 (downloaded once to ~/.keras/datasets)")
     g.add_argument("--category", required=True, help="class name (or several joined by commas, or 'all')")
     g.add_argument("--split", choices=("train", "test", "heldout"), default="test",
                    help="reference split (default test); heldout: the training shapes a run (RUN_DIR) held out, "
@@ -163,6 +167,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             problem = check_endpoint(getattr(args, name))
             if problem:
                 p.error(f"--{dict(start='from', end='to').get(name, name)}: {problem}")
+    if args.command in ("generation", "classify"):  # --data NAME: a data set of gan3d_tf.datasets, fetched once
+        args.data = data_set_path(p, args.data, args.model)
     if args.command == "generation":
         if args.n < 1:
             p.error(f"--n must be >= 1, got {args.n}")
@@ -270,6 +276,33 @@ def classify(args) -> None:
     print_report(report, args.json)
     if args.json:
         save_confusion_png(report["confusion"], report["classes"], Path(args.json).with_suffix(".png"))
+
+
+def data_set_path(p: argparse.ArgumentParser, value: str, model: str) -> str:
+    """`--data`'s file: a data set name (`gan3d_tf.datasets.VOXEL_DATASETS`) fetched at the model's resolution
+    (32, or 64 for a 64^3 run or pretrained folder), any other value unchanged; `p.error` (exit 2) on failure.
+
+    Args:
+        p: the parser, for errors.
+        value: `--data`'s value.
+        model: `--model`'s value (a run directory, pretrained folder or `.keras` file).
+    """
+    from gan3d_tf.datasets import DatasetError, data_set_name, resolve_data_path
+
+    if data_set_name(value) is None:
+        return value
+    resolution = 32
+    for name, key in (("config.json", None), ("metadata.json", "config")):
+        path = os.path.join(model, name)
+        if os.path.isfile(path):
+            with open(path) as f:
+                config = json.load(f)
+            resolution = int(((config.get(key) if key else config) or {}).get("model", {}).get("resolution", 32))
+            break
+    try:
+        return resolve_data_path(value, resolution)
+    except DatasetError as e:
+        p.error(f"--data {value}: {e}")
 
 
 def check_category(data_path: str, category: str, split: str) -> str | None:

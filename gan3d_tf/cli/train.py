@@ -1,9 +1,9 @@
-"""Train a 3D-GAN.
+"""Train a 3D-GAN or a 3D-VAE-GAN.
 
-    python train.py --category chair                       # paper 64^3 model, built-in chairs
+    python train.py --category chair                       # chair32 on a CPU (paper64 on a GPU), built-in chairs
     python train.py --category chair --preset smoke --epochs 3 --out runs/smoke
-    python train.py --category chair --data ../shared/data/modelnet10_vox32.npz --preset modelnet32
-    python train.py --out runs/smoke --resume --epochs 6   # continue a run
+    python train.py --category chair --data modelnet10 --preset modelnet32   # ModelNet10, downloaded once
+    python train.py --out runs/smoke --resume --epochs 6   # continue a run (Ctrl-C is safe)
     python train.py --model vaegan --category chair          # 3D-VAE-GAN on rendered views of built-in chairs
     python train.py --model vaegan --recipe separate --gan-run runs/chair-paper64 --category chair
     python train.py --init-from runs/smoke --g-lr 1e-3 --epochs 3 --seed 1 --out runs/smoke-ft   # fine-tune a run
@@ -13,116 +13,233 @@
 Writes RUN_DIR (default runs/<category>-<preset>) with config.json,
 checkpoints/, logs/ (TensorBoard: `tensorboard --logdir RUN_DIR/logs`),
 samples/ and, at the end, generator.keras and discriminator.keras.
+Exit codes: 0 done, 2 bad input (nothing written), 3 a non-finite loss or
+weight, 130 interrupted (Ctrl-C; the message gives the resume command).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from gan3d_tf.config import D_NORMS, D_PASSES, LOSSES, PRESETS, RECON_LOSSES, SCENES, Z_DISTRIBUTIONS  # noqa: E402
-from gan3d_tf.config.resolve import resolve_config  # noqa: E402, F401  (train.resolve_config, for the tests)
+from gan3d_tf.config import (  # noqa: E402
+    D_NORMS, D_PASSES, LOSSES, PRESETS, RECON_LOSSES, SCENES, Z_DISTRIBUTIONS, Config,
+)
+from gan3d_tf.config.resolve import OVERRIDES, resolve_config  # noqa: E402, F401  (train.resolve_config, for the tests)
+from gan3d_tf.datasets import VOXEL_DATASETS  # noqa: E402
+
+EXAMPLES = """examples:
+  python train.py --category chair                 # built-in chairs, chair32 on a CPU -> runs/chair-chair32
+  python train.py --data modelnet10 --category chair --preset chair32 --out runs/chair32-mn10  # ModelNet10
+  python train.py --resume                         # continue runs/chair-chair32 after Ctrl-C"""
+
+
+def preset_default(field: str) -> str:
+    """The default of config `field` ("train.epochs") as help text: one value, or each preset's.
+
+    Args:
+        field: "section.name" or a top-level field of `Config`.
+    """
+    def value(config: Config):
+        section, _, name = field.rpartition(".")
+        v = getattr(getattr(config, section) if section else config, name)
+        return "none" if v is None else (" ".join(map(str, v)) if isinstance(v, tuple) else v)
+
+    values = {name: value(config) for name, config in sorted(PRESETS.items())}
+    if len(set(map(str, values.values()))) == 1:
+        return f"default: {next(iter(values.values()))}"
+    return "default: the preset's: " + ", ".join(f"{name} {v}" for name, v in values.items())
+
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=("gan", "vaegan"),
-                   help="gan: 3D-GAN on voxels (default); vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs")
-    p.add_argument("--recipe", choices=("joint", "separate"),
-                   help="vaegan: train E, G, D jointly (default) or E only, on the fixed G and D of a trained "
-                        "3D-GAN (--gan-run) or of the --init-from run")
-    p.add_argument("--gan-run", metavar="RUN_DIR", help="vaegan --recipe separate: the 3D-GAN run to start from")
-    p.add_argument("--image-size", type=int, help="vaegan: side of the input images in pixels (paper: 256)")
-    p.add_argument("--e-lr", type=float, help="vaegan: Adam step size of the encoder (default: 1e-4)")
-    p.add_argument("--kl-weight", type=float, help="vaegan: alpha_1, weight of the KL term (paper: 5)")
-    p.add_argument("--recon-weight", type=float, help="vaegan: alpha_2, weight of the reconstruction term (paper: 1e-4)")
-    p.add_argument("--recon-loss", choices=RECON_LOSSES,
-                   help="vaegan: reconstruction term, l2 (the paper's squared error, default) or bce (cross-entropy "
-                        "from G's logits)")
-    p.add_argument("--view-distance", type=float, nargs=2, metavar=("MIN", "MAX"),
-                   help="vaegan: camera distance range of training views, in grid sides (default: 2.2 2.8)")
-    p.add_argument("--scene", choices=SCENES,
-                   help="vaegan: look of the training views: plain (default), room (floor, wall, texture, jitter) or "
-                        "photo (room with real-photograph wall and object textures)")
-    p.add_argument("--category", help="class to train on, several joined by commas (bed,chair), or 'all' (default: chair)")
-    p.add_argument("--data", metavar="FILE.npz", help="ModelNet-style voxel .npz (default: built-in procedural shapes)")
-    p.add_argument("--builtin-size", type=int, help="procedural shapes per category when --data is not given")
-    p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="model/optimiser preset (default: paper64 with a GPU, chair32 without: the recipe that "
-                        "learns on a CPU)")
-    p.add_argument("--epochs", type=int, help="total epochs to reach (a resumed run continues up to this)")
-    p.add_argument("--batch-size", type=int, help="global batch size (split across replicas)")
-    p.add_argument("--g-lr", type=float, help="Adam step size of G (default: the preset's; paper 0.0025)")
-    p.add_argument("--d-lr", type=float, help="Adam step size of D (default: the preset's; paper 1e-5)")
-    p.add_argument("--d-acc-threshold", type=float,
-                   help="D is updated only when its batch accuracy is <= this (paper: 0.8; 1: every step; < 0: never)")
-    p.add_argument("--z-prior", choices=Z_DISTRIBUTIONS,
-                   help="distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)")
-    p.add_argument("--loss", choices=LOSSES,
-                   help="paper: BCE from logits with D's accuracy gate (default of paper64/modelnet32); "
-                        "hinge; wgan-gp: Wasserstein loss with a per-sample gradient penalty (3D-IWGAN)")
-    p.add_argument("--d-norm", choices=D_NORMS, help="normalisation of D's hidden convs (paper: batch)")
-    p.add_argument("--n-critic", type=int, help="D steps per G step (3D-IWGAN: 5)")
-    p.add_argument("--gp-weight", type=float, help="wgan-gp: weight lambda of the gradient penalty (default 10)")
-    p.add_argument("--d-passes", choices=D_PASSES,
-                   help="joint: one D pass over concat(real, fake); separate: all-real and all-fake passes")
-    p.add_argument("--ema-decay", type=float,
-                   help="moving average of G's weights per G step, used for samples, metrics and export (0: off)")
-    p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="Adam betas of G and D")
-    p.add_argument("--val-fraction", type=float,
-                   help="fraction of the training shapes held out (seeded) for the generation monitor")
-    p.add_argument("--monitor-every", type=int, metavar="N",
-                   help="score 64 fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs "
-                        "(TensorBoard and console; 0: off)")
-    p.add_argument("--checkpoint-every-steps", type=int, metavar="N",
-                   help="also checkpoint every N steps within an epoch (default 0: off; epoch ends always)")
-    p.add_argument("--checkpoint-every-minutes", type=float, metavar="M",
-                   help="also checkpoint when M minutes passed since the last save (default 10; 0: off); "
-                        "--resume continues from the last save, bit for bit")
-    p.add_argument("--log-every-steps", type=int, metavar="N",
-                   help="also log the training scalars to TensorBoard every N steps (RUN_DIR/logs/steps, against "
-                        "the step count over all epochs; default 0: per epoch only)")
-    p.add_argument("--mesh-samples", type=int, metavar="N",
-                   help="fixed-z samples also sent as 3D meshes to TensorBoard's Mesh dashboard with each sample "
-                        "grid (default 4; 0: off)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                   help="set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] "
-                        "(JSON values; repeatable)")
-    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<category>-<preset>)")
-    p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last checkpoint")
-    p.add_argument("--init-from", metavar="RUN_DIR",
-                   help="fine-tune: start from RUN_DIR's config and trained networks, fresh optimisers; "
-                        "other flags override its config, except the architecture")
-    p.add_argument("--seed", type=int, help="seed of weights, z, data order and built-in shapes (default: 0)")
-    p.add_argument("--mixed-precision", action="store_true", default=None,
-                   help="bf16 compute on CPU, fp16 with loss scaling on GPU")
-    p.add_argument("--strategy", choices=("auto", "mirrored", "default", "multiworker"), default="auto",
-                   help="auto: MirroredStrategy over all GPUs when there are several; multiworker: "
-                        "MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable (the "
-                        "same command on every worker, RUN_DIR on a shared filesystem; only the chief writes it)")
-    p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    """train.py's flags, in groups: data, model, training, run directory, 3D-VAE-GAN.
+
+    Args:
+        argv: the flags (default: `sys.argv[1:]`).
+    """
+    p = argparse.ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0], epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def add(group, flag, help, **kw):
+        """A flag whose help ends with its default, taken from the presets when it sets a config field."""
+        field = OVERRIDES.get(flag.lstrip("-").replace("-", "_"))
+        default = kw.pop("default_text", None) or (preset_default(field[0] if isinstance(field, tuple) else field)
+                                                    if field else None)
+        group.add_argument(flag, help=f"{help} ({default})" if default else help, **kw)
+
+    d = p.add_argument_group("data")
+    add(d, "--category", "class to train on, several joined by commas (bed,chair), or 'all'")
+    add(d, "--data", "a ModelNet-style voxel .npz, or a data set name, downloaded once to ~/.keras/datasets: "
+        f"{', '.join(VOXEL_DATASETS)}", metavar="FILE.npz|NAME", default_text="default: built-in procedural shapes")
+    add(d, "--builtin-size", "procedural shapes per category when --data is not given", type=int)
+    add(d, "--val-fraction", "fraction of the training shapes held out (seeded) for the generation monitor",
+        type=float)
+
+    m = p.add_argument_group("model")
+    add(m, "--preset", "model and optimiser preset", choices=sorted(PRESETS),
+        default_text="default: chair32 without a GPU, the recipe that learns on a CPU; paper64 with one")
+    add(m, "--z-prior", "distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)",
+        choices=Z_DISTRIBUTIONS)
+    add(m, "--d-norm", "normalisation of D's hidden convs (paper: batch)", choices=D_NORMS)
+
+    t = p.add_argument_group("training")
+    add(t, "--epochs", "total epochs to reach (a resumed run continues up to this)", type=int)
+    add(t, "--batch-size", "global batch size (split across replicas)", type=int)
+    add(t, "--g-lr", "Adam step size of G (paper 0.0025)", type=float)
+    add(t, "--d-lr", "Adam step size of D (paper 1e-5)", type=float)
+    add(t, "--d-acc-threshold", "D is updated only when its batch accuracy is <= this (paper: 0.8; 1: every step; "
+        "< 0: never)", type=float)
+    add(t, "--loss", "paper: BCE from logits; hinge; wgan-gp: Wasserstein loss with a per-sample gradient penalty "
+        "(3D-IWGAN)", choices=LOSSES)
+    add(t, "--n-critic", "D steps per G step (3D-IWGAN: 5)", type=int)
+    add(t, "--gp-weight", "wgan-gp: weight lambda of the gradient penalty", type=float)
+    add(t, "--d-passes", "joint: one D pass over concat(real, fake); separate: all-real and all-fake passes",
+        choices=D_PASSES)
+    add(t, "--ema-decay", "moving average of G's weights per G step, used for samples, metrics and export (0: off)",
+        type=float)
+    add(t, "--betas", "Adam betas of G and D", type=float, nargs=2, metavar=("BETA1", "BETA2"))
+    add(t, "--seed", "seed of weights, z, data order and built-in shapes", type=int)
+    add(t, "--mixed-precision", "bf16 compute on CPU, fp16 with loss scaling on GPU", action="store_true",
+        default=None)
+    add(t, "--strategy", "auto: MirroredStrategy over all GPUs when there are several; multiworker: "
+        "MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable (the same command on "
+        "every worker, RUN_DIR on a shared filesystem; only the chief writes it)",
+        choices=("auto", "mirrored", "default", "multiworker"), default="auto", default_text="default: auto")
+    add(t, "--set", "set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] "
+        "(JSON values; repeatable)", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+        default_text="default: none")
+
+    r = p.add_argument_group("run directory, checkpoints and logs")
+    add(r, "--out", "run directory; an existing run is never overwritten, a file or a non-empty folder that is not "
+        "a run is refused", metavar="RUN_DIR", default_text="default: runs/<category>-<preset>")
+    add(r, "--resume", "continue RUN_DIR (--out, or the default run directory of the other flags) from its last "
+        "checkpoint; Ctrl-C prints the command", action="store_true", default_text="default: off")
+    add(r, "--init-from", "fine-tune: start from RUN_DIR's config and trained networks, fresh optimisers; other "
+        "flags override its config, except the architecture", metavar="RUN_DIR", default_text="default: none")
+    add(r, "--monitor-every", "score 64 fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs "
+        "(TensorBoard and console; 0: off)", type=int, metavar="N")
+    add(r, "--checkpoint-every-steps", "also checkpoint every N steps within an epoch (0: off; epoch ends always)",
+        type=int, metavar="N")
+    add(r, "--checkpoint-every-minutes", "also checkpoint when M minutes passed since the last save (0: off); "
+        "--resume continues from the last save, bit for bit", type=float, metavar="M")
+    add(r, "--log-every-steps", "also log the training scalars to TensorBoard every N steps (RUN_DIR/logs/steps, "
+        "against the step count over all epochs; 0: per epoch only)", type=int, metavar="N")
+    add(r, "--mesh-samples", "fixed-z samples also sent as 3D meshes to TensorBoard's Mesh dashboard with each "
+        "sample grid (0: off)", type=int, metavar="N")
+    add(r, "--quiet", "no per-epoch progress lines", action="store_true", default_text="default: off")
+    add(r, "--verbose", "also show TensorFlow's start-up log lines", action="store_true",
+        default_text="default: off")
+
+    v = p.add_argument_group("3D-VAE-GAN (--model vaegan)")
+    add(v, "--model", "gan: 3D-GAN on voxels; vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs",
+        choices=("gan", "vaegan"), default_text="default: gan")
+    add(v, "--recipe", "train E, G, D jointly, or E only on the fixed G and D of a trained 3D-GAN (--gan-run) or "
+        "of the --init-from run", choices=("joint", "separate"))
+    add(v, "--gan-run", "--recipe separate: the 3D-GAN run to start from", metavar="RUN_DIR")
+    add(v, "--image-size", "side of the input images in pixels (paper: 256)", type=int)
+    add(v, "--e-lr", "Adam step size of the encoder", type=float)
+    add(v, "--kl-weight", "alpha_1, weight of the KL term (paper: 5)", type=float)
+    add(v, "--recon-weight", "alpha_2, weight of the reconstruction term (paper: 1e-4)", type=float)
+    add(v, "--recon-loss", "l2 (the paper's squared error) or bce (cross-entropy from G's logits)",
+        choices=RECON_LOSSES)
+    add(v, "--view-distance", "camera distance range of training views, in grid sides", type=float, nargs=2,
+        metavar=("MIN", "MAX"))
+    add(v, "--scene", "look of the training views: plain, room (floor, wall, texture, jitter) or photo (room with "
+        "real-photograph wall and object textures)", choices=SCENES)
     return p.parse_args(argv)
 
 
+def checkpoint_text(run_dir, full_path: bool = True) -> str | None:
+    """'RUN/checkpoints/ckpt-N (epoch E, step S)' of a run's latest checkpoint, or None without one.
+
+    Args:
+        run_dir: the run directory.
+        full_path: name the checkpoint by its path (else by its name, 'ckpt-N').
+    """
+    from gan3d_tf.training import RunDir
+
+    run = RunDir(run_dir)
+    if run.latest_checkpoint() is None:
+        return None
+    c = run.counters()
+    step = f", step {c['steps']:,}" if "steps" in c else ""
+    name = run.checkpoints / c["checkpoint"] if full_path else c["checkpoint"]
+    return f"{name} (epoch {c['epochs']}{step})"
+
+
+def interrupted(run_dir, argv) -> str:
+    """The one line train.py prints on Ctrl-C: the last checkpoint and the command that goes on from it.
+
+    Args:
+        run_dir: the run directory (None: interrupted before it was known).
+        argv: the flags of this command.
+    """
+    again = shlex.join(["python", "train.py", *argv])
+    if run_dir is None:
+        return f"train.py: interrupted before training started; nothing to resume; start again with: {again}"
+    last = checkpoint_text(run_dir)
+    if last is None:
+        return f"train.py: interrupted before the first checkpoint of {run_dir}; start again with: {again}"
+    return (f"train.py: interrupted; last checkpoint {last}; resume with: "
+            f"{shlex.join(['python', 'train.py', '--resume', '--out', str(run_dir)])}")
+
+
 def main(argv=None, callbacks_extra=None) -> int:
-    """Runs train.py; returns its exit code (2: bad input, 3: a non-finite loss or weight).
+    """Runs train.py; returns its exit code (2: bad input, 3: a non-finite loss or weight, 130: Ctrl-C).
 
     Args:
         argv: the flags (default: `sys.argv[1:]`).
         callbacks_extra: more Keras callbacks, passed to `training.train` (for programs that embed train.py).
     """
     args = parse_args(argv)
-    try:
-        from gan3d_tf import training
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if args.verbose:
+        from gan3d_tf.tf_startup import print_startup_log
 
+        print_startup_log()
+    known = {}  # the run directory, once resolved
+    try:
+        prepared = prepare_run(args, known)
+        if isinstance(prepared, int):
+            return prepared
+        return run_training(args, argv, prepared, callbacks_extra)
+    except KeyboardInterrupt:
+        print(interrupted(known.get("run_dir"), argv), file=sys.stderr, flush=True)
+        return 130
+
+
+def prepare_run(args, known: dict) -> tuple | int:
+    """Everything before training: the config, the run directory's checks, the data, the strategy.
+
+    Args:
+        args: the parsed flags.
+        known: gets "run_dir" as soon as it is resolved (for the message on Ctrl-C).
+
+    Returns:
+        (config, run_dir, data, strategy, role), or exit code 2 after printing the problem.
+    """
+    from gan3d_tf import training
+    from gan3d_tf.datasets import resolve_data_path
+
+    try:
         # first: a multi-worker strategy configures TensorFlow's collective ops, which it refuses once an op has run
         strategy = training.make_strategy("multiworker") if args.strategy == "multiworker" else None
         config, run_dir = resolve_config(args)
         training.check_run_dir(run_dir, args.resume)
+        known["run_dir"] = run_dir
+        if args.resume:
+            print(f"resuming {run_dir} from {checkpoint_text(run_dir, full_path=False)}", flush=True)
+        path = resolve_data_path(config.data.path, config.model.resolution)  # a data set name: fetched once
+        if path != config.data.path:
+            config = config.replace(**{"data.path": path}).validate()
         data = training.load_training_data(config)
-        print(f"training on {len(data.voxels)} {config.data.category} shapes from {data.source} "
+        n_val = training.n_held_out(len(data.voxels), config.data.val_fraction)
+        held = f" (+ {n_val} held out, never trained on)" if n_val else ""
+        print(f"training on {len(data.voxels) - n_val} {config.data.category} shapes{held} from {data.source} "
               f"at {config.model.resolution}^3 (skipped {data.n_empty_skipped} empty grids, "
               f"{data.n_nonfinite_skipped} holding NaN or inf) -> {run_dir}",
               flush=True)
@@ -132,13 +249,28 @@ def main(argv=None, callbacks_extra=None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
+    return config, run_dir, data, strategy, role
+
+
+def run_training(args, argv, prepared, callbacks_extra) -> int:
+    """Trains the prepared run; returns the exit code (0, or 3 for a non-finite loss or weight).
+
+    Args:
+        args: the parsed flags.
+        argv: the flags as given (written to commands.txt).
+        prepared: `prepare_run`'s (config, run_dir, data, strategy, role).
+        callbacks_extra: more Keras callbacks for `training.train`.
+    """
+    from gan3d_tf import training
+
+    config, run_dir, data, strategy, role = prepared
     where = "" if role.task_type is None else (f"; this is {role.task_type} {role.task_id} of {role.n_workers} "
                                                f"workers, {'the chief' if role.is_chief else 'not the chief'}")
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s){where}", flush=True)
     if role.is_chief:  # the other workers of a multi-worker run write nothing into the run directory
         os.makedirs(run_dir, exist_ok=True)
         with open(os.path.join(run_dir, "commands.txt"), "a") as log:  # every invocation, for a shipped model's metadata
-            log.write(" ".join(["python", "train.py", *(sys.argv[1:] if argv is None else argv)]) + "\n")
+            log.write(" ".join(["python", "train.py", *argv]) + "\n")
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
     try:
         training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose,

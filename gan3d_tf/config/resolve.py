@@ -75,20 +75,24 @@ def resolve_config(args) -> tuple[Config, str]:
             given.update(zip(fields, value) if isinstance(fields, tuple) else {fields: value})
     given.update(parse_set(args.set))
     if args.resume:
-        if args.out is None:
-            raise ValueError("--resume needs --out RUN_DIR")
-        path = os.path.join(args.out, "config.json")
+        out = args.out if args.out is not None else new_run_dir(args, given)
+        path = os.path.join(out, "config.json")
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"--resume: {path} not found; is {args.out} a run directory?")
+            default = "" if args.out is not None else ", the default run directory of these flags; name the run " \
+                                                      "with --out RUN_DIR"
+            raise FileNotFoundError(f"--resume: {path} not found; is {out} a run directory{default}?")
         saved = Config.from_json(path)
         if args.preset is not None and args.preset != saved.preset:
             raise ValueError(f"--preset {args.preset} differs from the run's preset {saved.preset}")
+        data = given.get("data.path")
+        if data is not None and data != saved.data.path and data_set_file(data, saved) == saved.data.path:
+            given["data.path"] = saved.data.path  # --data NAME names the file the run was given
         for field, old in changed_fields(saved, given).items():
             if field not in RESUMABLE:
                 raise ValueError(f"--{flag_of(field)} {given[field]} differs from the run's saved "
                                  f"{field}={old}; a resumed run keeps its config (only --epochs, the "
                                  f"monitoring and the checkpointing fields may change)")
-        return saved.replace(**given).validate(), args.out
+        return saved.replace(**given).validate(), out
     if args.init_from is not None:
         return init_config(args, given)
     check_vaegan_flags(args, args.model)
@@ -105,6 +109,31 @@ def resolve_config(args) -> tuple[Config, str]:
         config = dataclasses.replace(config, model=gan.model)
     config = config.validate()
     return config, args.out or default_out(config)
+
+
+def new_run_dir(args, given: dict) -> str:
+    """The run directory a new run of these flags would get (`--resume` without `--out` resumes it).
+
+    Args:
+        args: the parsed flags.
+        given: the config fields they set.
+    """
+    if args.init_from is not None:
+        return init_config(args, given)[1]
+    return default_out(get_preset(args.preset or default_preset()).replace(**given))
+
+
+def data_set_file(value: str, config: Config) -> str | None:
+    """The cached file a data set name (`gan3d_tf.datasets`) stands for in a run of `config`, else None.
+
+    Args:
+        value: `--data`'s value.
+        config: the run's config (its resolution picks the file).
+    """
+    from gan3d_tf.datasets import cache_resolution, data_set_name, npz_path
+
+    name = data_set_name(value)
+    return None if name is None else str(npz_path(name, cache_resolution(config.model.resolution)))
 
 
 def default_out(config: Config, tag: str = "") -> str:

@@ -5,6 +5,7 @@ The run directory's layout is described in `gan3d_tf.training.run_dir`.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from gan3d_tf.config import Config
 from gan3d_tf.data import procedural
 from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset, view_dataset
 from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz, split_categories
+from gan3d_tf.datasets import VOXEL_DATASETS
 from gan3d_tf.metrics.iou import mean_pairwise_iou
 from gan3d_tf.models.gan3d import GAN3D, sample_z
 from gan3d_tf.models.vaegan3d import VAEGAN3D
@@ -26,6 +28,7 @@ from gan3d_tf.training.generation_monitor import GenerationMonitor
 from gan3d_tf.training.multiworker import (
     any_worker, check_algorithm, make_multiworker_strategy, scratch_dir, worker_role,
 )
+from gan3d_tf.training.progress import RunProgress, plan_line
 from gan3d_tf.training.run_dir import copy_trained, load_init_weights
 from gan3d_tf.training.sample_grid import SampleGrid
 from gan3d_tf.training.step_checkpoint import NonFiniteError, StepCheckpoint, first_non_finite
@@ -71,13 +74,25 @@ def load_training_data(config: Config) -> VoxelSet:
     categories = procedural.CATEGORIES if data.category == "all" else split_categories(data.category)
     for c in categories:
         if c not in procedural.CATEGORIES:
+            close = difflib.get_close_matches(c, procedural.CATEGORIES, n=1)
             raise ValueError(
-                f"unknown category {c!r} for the built-in data; choose one of "
-                f"{list(procedural.CATEGORIES)} or 'all' (or set data.path to a voxel .npz)"
+                f"unknown category {c!r} for the built-in data{f' (did you mean {close[0]!r}?)' if close else ''}; "
+                f"choose one of {list(procedural.CATEGORIES)} or 'all', or give --data FILE.npz or a data set name "
+                f"({', '.join(VOXEL_DATASETS)}) for other classes"
             )
     per_class = [procedural.make_dataset(c, data.builtin_size, res, seed=config.seed) for c in categories]
     labels = np.concatenate([np.full(len(v), i) for i, v in enumerate(per_class)])
     return VoxelSet(np.concatenate(per_class), labels, tuple(categories), 0, "builtin-procedural")
+
+
+def n_held_out(n: int, fraction: float) -> int:
+    """How many of `n` shapes `split_validation` holds out for `fraction` (at least 2; 0 for no fraction).
+
+    Args:
+        n: the number of shapes.
+        fraction: the fraction held out (`data.val_fraction`).
+    """
+    return max(2, int(round(fraction * n))) if fraction else 0
 
 
 def split_validation(data: VoxelSet, fraction: float, seed: int) -> tuple[VoxelSet, VoxelSet | None]:
@@ -89,7 +104,7 @@ def split_validation(data: VoxelSet, fraction: float, seed: int) -> tuple[VoxelS
     if not fraction:
         return data, None
     order = np.random.default_rng(seed + 7919).permutation(len(data.voxels))
-    n_val = max(2, int(round(fraction * len(order))))
+    n_val = n_held_out(len(order), fraction)
     if n_val >= len(order):
         raise ValueError(f"val_fraction {fraction} leaves no training shapes out of {len(order)}")
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -197,9 +212,27 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
     return Run(gan, checkpoint, manager, epoch, step)
 
 
+RUN_MARKERS = ("config.json", "commands.txt", "checkpoints")  # what makes a folder a run directory
+
+
 def check_run_dir(run_dir, resume: bool) -> None:
-    """Refuses to overwrite a run, or to resume one that does not exist."""
+    """Refuses to overwrite a run, to resume one that does not exist, or to write a run into a file or
+    into a non-empty folder that is not a run (`RUN_MARKERS`), before anything is written.
+
+    Args:
+        run_dir: the run directory.
+        resume: whether the run is to be resumed.
+
+    Raises:
+        FileNotFoundError / FileExistsError: naming the folder and the problem.
+    """
     run_dir = Path(run_dir)
+    existing = next((p for p in (run_dir, *run_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise FileExistsError(f"{existing} is a file, not a run directory; choose a new folder with --out")
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not any((run_dir / m).exists() for m in RUN_MARKERS):
+        raise FileExistsError(f"{run_dir} is a non-empty folder that is not a run (no {', '.join(RUN_MARKERS)}); "
+                              f"choose a new or empty folder with --out")
     has_ckpt = (run_dir / "checkpoints" / "checkpoint").is_file()
     if resume and not (run_dir / "config.json").is_file():
         raise FileNotFoundError(f"cannot resume {run_dir}: {run_dir / 'config.json'} not found; is it a run directory?")
@@ -348,10 +381,14 @@ def _train(config: Config, run_dir, resume: bool, strategy, data: VoxelSet | Non
         fits, epoch = [(epoch, batch, steps - batch)], epoch + 1
     if epoch < t.epochs:
         fits.append((epoch, 0, steps))
+    progress = []  # the whole run's plan and time estimate, on the chief's console (after Keras's epoch line)
+    if verbose and scratch is None and fits:
+        print(plan_line(t.epochs, steps, t.batch_size, len(data.voxels), done), flush=True)
+        progress = [keras.callbacks.ProgbarLogger(), RunProgress(t.epochs, steps, done, every_epoch=verbose == 2)]
     for first_epoch, skip, n_steps in fits:
         run.gan.fit(batches(config, data.voxels, first_epoch, skip), epochs=first_epoch + 1 if skip else t.epochs,
-                    initial_epoch=first_epoch, steps_per_epoch=n_steps, callbacks=callbacks(), verbose=verbose,
-                    shuffle=False)
+                    initial_epoch=first_epoch, steps_per_epoch=n_steps, callbacks=callbacks() + progress,
+                    verbose=verbose, shuffle=False)
     bad = first_non_finite(guarded_variables(run.gan))  # the same check as before every checkpoint
     if bad is not None:
         raise NonFiniteError(f"{run_dir}: variable {bad} is not finite; no .keras file written")
