@@ -6,9 +6,13 @@ only (never gan3d_tf), as a serving host would.
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -66,6 +70,196 @@ def test_layout_metadata_and_models_config(exported):
     for name in ("gan3d_generator", "gan3d_features", "gan3d_classifier"):
         assert f"name: '{name}'" in config and f"base_path: '/models/{name}'" in config
     assert not list(sm.glob("*/.tmp-*"))
+
+
+def serving_config_proto():
+    """TF Serving's `ModelServerConfig` message (the `--model_config_file` schema), from tensorflow-serving-api.
+
+    Skipped with a how-to line when the package is missing, except under CI=true, where it is a failure.
+    """
+    try:
+        from tensorflow_serving.config import model_server_config_pb2
+    except ImportError as e:
+        message = (f"tensorflow-serving-api is not installed ({e}); install it beside tensorflow-cpu with "
+                   f"`pip install --no-deps -r requirements-serving.txt` (its own requirement is the full tensorflow)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return model_server_config_pb2.ModelServerConfig
+
+
+def parse_models_config(path):
+    from google.protobuf import text_format
+
+    return text_format.Parse(path.read_text(), serving_config_proto()())
+
+
+def test_models_config_parses_as_tf_servings_model_server_config(exported, tmp_path):
+    from gan3d_tf.serving.export import write_models_config
+
+    root, _ = exported
+    config = parse_models_config(root / "sm" / "models.config")
+    assert config.WhichOneof("config") == "model_config_list"
+    names = ["gan3d_generator", "gan3d_features", "gan3d_classifier"]
+    assert [(c.name, c.base_path, c.model_platform) for c in config.model_config_list.config] == [
+        (name, f"/models/{name}", "tensorflow") for name in names]
+    # another mount point, and only the servables that exist
+    (tmp_path / "gan3d_features").mkdir()
+    local = parse_models_config(write_models_config(tmp_path, base=str(tmp_path)))
+    assert [(c.name, c.base_path) for c in local.model_config_list.config] == [
+        ("gan3d_features", str(tmp_path / "gan3d_features"))]
+
+
+def rest_grids(n: int, r: int = 16) -> np.ndarray:
+    """n occupancy grids of the test set's classes, float32 in [0, 1]."""
+    from gan3d_tf.data.procedural import make_dataset
+
+    return np.concatenate([make_dataset(c, n, resolution=r, seed=5) for c in CLASSES])[::3][:n].astype(np.float32)
+
+
+def rest_requests(z: np.ndarray, grids: np.ndarray) -> dict:
+    """{(servable, label): request body} in both of TF Serving's REST formats, as docs/serving.md shows them."""
+    zs, xs = z.tolist(), grids.tolist()
+    return {
+        ("gan3d_generator", "instances"): {"instances": zs},
+        ("gan3d_generator", "instances, named"): {"instances": [{"z": row} for row in zs]},
+        ("gan3d_generator", "inputs, named"): {"signature_name": "serving_default", "inputs": {"z": zs}},
+        ("gan3d_generator", "inputs"): {"inputs": zs},
+        ("gan3d_generator", "sample"): {"signature_name": "sample", "inputs": {"batch_size": 2, "seed": 7}},
+        ("gan3d_features", "instances"): {"instances": xs},
+        ("gan3d_features", "inputs, named"): {"inputs": {"voxels": xs}},
+        ("gan3d_classifier", "instances"): {"instances": xs},
+        ("gan3d_classifier", "instances, named"): {"instances": [{"voxels": x} for x in xs]},
+        ("gan3d_classifier", "inputs"): {"inputs": xs},
+    }
+
+
+def test_rest_requests_in_both_formats_answer_as_the_in_process_models(exported):
+    import tensorflow as tf
+    from serving_rest import RestError, predict
+
+    from gan3d_tf.evaluation.features import extract_features
+
+    root, _ = exported
+    g, d = _networks(root / "run")
+    pipeline, _ = _svm_pipeline(root, d)
+    z = np.random.default_rng(3).uniform(size=(3, g.z_dim)).astype(np.float32)
+    grids = rest_grids(4)
+    served = {name: tf.saved_model.load(str(root / "sm" / name / "1"))
+              for name in ("gan3d_generator", "gan3d_features", "gan3d_classifier")}
+    answers = {key: predict(served[key[0]], request) for key, request in rest_requests(z, grids).items()}
+
+    voxels = np.asarray(g(z, training=False))
+    for label in ("instances", "instances, named"):  # row format: one grid per instance
+        assert list(answers["gan3d_generator", label]) == ["predictions"]
+        np.testing.assert_allclose(np.array(answers["gan3d_generator", label]["predictions"]), voxels, atol=1e-5)
+    for label in ("inputs", "inputs, named"):  # columnar, one output: the value itself
+        np.testing.assert_allclose(np.array(answers["gan3d_generator", label]["outputs"]), voxels, atol=1e-5)
+    sample = answers["gan3d_generator", "sample"]["outputs"]
+    assert sorted(sample) == ["voxels", "z"] and np.array(sample["z"]).shape == (2, g.z_dim)
+    np.testing.assert_allclose(np.array(sample["voxels"]), np.asarray(g(np.array(sample["z"], np.float32),
+                                                                          training=False)), atol=1e-5)
+
+    features = extract_features(d, grids)
+    np.testing.assert_allclose(np.array(answers["gan3d_features", "instances"]["predictions"]), features,
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.array(answers["gan3d_features", "inputs, named"]["outputs"]), features,
+                               rtol=1e-4, atol=1e-4)
+
+    expected = pipeline.predict(features).tolist()
+    for label in ("instances", "instances, named"):  # several outputs: one object per instance
+        rows = answers["gan3d_classifier", label]["predictions"]
+        assert [sorted(row) for row in rows] == [["class_id", "class_name", "probabilities", "scores"]] * 4
+        assert [row["class_id"] for row in rows] == expected
+        assert [row["class_name"] for row in rows] == [CLASSES[i] for i in expected]
+        assert all(abs(sum(row["probabilities"]) - 1) < 1e-5 and len(row["scores"]) == 3 for row in rows)
+    columns = answers["gan3d_classifier", "inputs"]["outputs"]  # several outputs: one object of columns
+    assert columns["class_id"] == expected and columns["class_name"] == [CLASSES[i] for i in expected]
+
+    # what TF Serving refuses: scalar inputs in row format, a plain list for several inputs, floats for ints
+    refused = [{"signature_name": "sample", "instances": [{"batch_size": 2, "seed": 7}]},
+               {"signature_name": "sample", "inputs": [2, 7]},
+               {"signature_name": "sample", "inputs": {"batch_size": 2.0, "seed": 7}},
+               {"instances": z.tolist(), "inputs": z.tolist()},
+               {"instances": [{"z": z[0].tolist(), "seed": 1}]}]
+    for request in refused:
+        with pytest.raises((RestError, TypeError, ValueError, tf.errors.InvalidArgumentError)):
+            predict(served["gan3d_generator"], request)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def assert_same_json(got, want, where=""):
+    """Equal JSON, numbers within float32 round-off."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), where
+        for key in want:
+            assert_same_json(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list) and want and not isinstance(np.array(want).dtype.type(), np.number):
+        assert isinstance(got, list) and len(got) == len(want), where
+        for i, (a, b) in enumerate(zip(got, want)):
+            assert_same_json(a, b, f"{where}[{i}]")
+    elif isinstance(want, (list, int, float)):
+        np.testing.assert_allclose(np.array(got, np.float64), np.array(want, np.float64), rtol=1e-4, atol=1e-5,
+                                   err_msg=where)
+    else:
+        assert got == want, where
+
+
+@pytest.mark.tfserving
+@pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
+                    reason="tensorflow_model_server is not on PATH (TF Serving's binary: its apt package or image)")
+def test_a_real_tensorflow_model_server_answers_the_same_rest_requests(exported, tmp_path):
+    import tensorflow as tf
+    from serving_rest import predict
+
+    from gan3d_tf.serving.export import write_models_config
+
+    root, _ = exported
+    g, _ = _networks(root / "run")
+    serve = tmp_path / "serve"  # the export's servables, at a local base path instead of the container's /models
+    serve.mkdir()
+    for name in ("gan3d_generator", "gan3d_features", "gan3d_classifier"):
+        (serve / name).mkdir()
+        (serve / name / "1").symlink_to(root / "sm" / name / "1")
+    config = write_models_config(serve, base=str(serve))
+    rest = free_port()
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen(["tensorflow_model_server", f"--port={free_port()}", f"--rest_api_port={rest}",
+                               f"--model_config_file={config}"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{rest}/v1/models"
+    try:
+        deadline = time.monotonic() + 120
+        for name in ("gan3d_generator", "gan3d_features", "gan3d_classifier"):
+            while True:
+                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+                try:
+                    with urllib.request.urlopen(f"{url}/{name}", timeout=5) as answer:
+                        if json.load(answer)["model_version_status"][0]["state"] == "AVAILABLE":
+                            break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+        z = np.random.default_rng(4).uniform(size=(2, g.z_dim)).astype(np.float32)
+        for (name, label), request in rest_requests(z, rest_grids(2)).items():
+            post = urllib.request.Request(f"{url}/{name}:predict", data=json.dumps(request).encode(),
+                                          headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(post, timeout=60) as answer:
+                got = json.load(answer)
+            want = predict(tf.saved_model.load(str(root / "sm" / name / "1")), request)
+            assert_same_json(got, want, f"{name} ({label})")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
 
 
 def test_a_second_export_is_a_new_version(exported):
