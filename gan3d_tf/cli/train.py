@@ -38,16 +38,20 @@ EXAMPLES = """examples:
   python train.py --resume                         # continue runs/chair-chair32 after Ctrl-C"""
 
 
-def preset_default(field: str) -> str:
+def preset_default(field: str | tuple[str, ...]) -> str:
     """The default of config `field` ("train.epochs") as help text: one value, or each preset's.
 
     Args:
-        field: "section.name" or a top-level field of `Config`.
+        field: "section.name" or a top-level field of `Config`, or several fields one flag sets (their values
+            are joined by spaces).
     """
     def value(config: Config):
-        section, _, name = field.rpartition(".")
-        v = getattr(getattr(config, section) if section else config, name)
-        return "none" if v is None else (" ".join(map(str, v)) if isinstance(v, tuple) else v)
+        values = []
+        for f in (field,) if isinstance(field, str) else field:
+            section, _, name = f.rpartition(".")
+            v = getattr(getattr(config, section) if section else config, name)
+            values.append("none" if v is None else (" ".join(map(str, v)) if isinstance(v, tuple) else str(v)))
+        return " ".join(values)
 
     values = {name: value(config) for name, config in sorted(PRESETS.items())}
     if len(set(map(str, values.values()))) == 1:
@@ -56,19 +60,24 @@ def preset_default(field: str) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    """train.py's flags, in groups: data, model, training, run directory, 3D-VAE-GAN.
+    """train.py's flags (see `build_parser`).
 
     Args:
         argv: the flags (default: `sys.argv[1:]`).
     """
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """train.py's parser: flags in groups (data, model, training, run directory, 3D-VAE-GAN), each help ending
+    with its default, and three examples at the end."""
     p = argparse.ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0], epilog=EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
 
     def add(group, flag, help, **kw):
         """A flag whose help ends with its default, taken from the presets when it sets a config field."""
         field = OVERRIDES.get(flag.lstrip("-").replace("-", "_"))
-        default = kw.pop("default_text", None) or (preset_default(field[0] if isinstance(field, tuple) else field)
-                                                    if field else None)
+        default = kw.pop("default_text", None) or (preset_default(field) if field else None)
         group.add_argument(flag, help=f"{help} ({default})" if default else help, **kw)
 
     d = p.add_argument_group("data")
@@ -104,7 +113,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     add(t, "--betas", "Adam betas of G and D", type=float, nargs=2, metavar=("BETA1", "BETA2"))
     add(t, "--seed", "seed of weights, z, data order and built-in shapes", type=int)
     add(t, "--mixed-precision", "bf16 compute on CPU, fp16 with loss scaling on GPU", action="store_true",
-        default=None)
+        default=None, default_text="default: off, float32")
     add(t, "--strategy", "auto: MirroredStrategy over all GPUs when there are several; multiworker: "
         "MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable (the same command on "
         "every worker, RUN_DIR on a shared filesystem; only the chief writes it)",
@@ -150,7 +159,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar=("MIN", "MAX"))
     add(v, "--scene", "look of the training views: plain, room (floor, wall, texture, jitter) or photo (room with "
         "real-photograph wall and object textures)", choices=SCENES)
-    return p.parse_args(argv)
+    return p
 
 
 def checkpoint_text(run_dir, full_path: bool = True) -> str | None:
