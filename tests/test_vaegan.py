@@ -171,6 +171,19 @@ def test_separate_recipe_trains_only_the_encoder():
     assert any(not np.array_equal(a, b.numpy()) for a, b in zip(e_before, model.encoder.trainable_weights))
 
 
+def nearer_own_shape(predicted, shapes, which) -> np.ndarray:
+    """bool [N]: whether each predicted grid overlaps (IoU at 0.5) the shape its image shows, shapes[which[i]],
+    more than the other one."""
+    filled, shapes = np.asarray(predicted) > 0.5, np.asarray(shapes) > 0.5
+
+    def iou(a, b):
+        return (a & b).sum() / max((a | b).sum(), 1)
+
+    own = np.array([iou(p, shapes[k]) for p, k in zip(filled, which)])
+    other = np.array([iou(p, shapes[1 - k]) for p, k in zip(filled, which)])
+    return own > other
+
+
 def test_vaegan_learns_to_reconstruct():
     """Trained jointly, E and G learn which of two shapes an image shows."""
     model = _tiny("joint")
@@ -187,6 +200,13 @@ def test_vaegan_learns_to_reconstruct():
     history = model.fit(data, epochs=40, verbose=0, shuffle=False).history
     assert history["recon"][-1] < 0.5 * history["recon"][0], history["recon"]
     assert history["recon_iou"][-1] > 0.6, history["recon_iou"]
+    # each image's prediction (z = the posterior mean) is its own shape rather than the other one. An output that
+    # ignores the image passes the IoU bound above (the union of both halves has IoU 2/3 with each), not this.
+    shapes = voxels[[0, 1]]  # which = 0, 1
+    predicted = np.asarray(model(images, training=False))
+    assert nearer_own_shape(predicted, shapes, which).all(), nearer_own_shape(predicted, shapes, which)
+    blind = np.broadcast_to(np.maximum(shapes[0], shapes[1]), voxels.shape)
+    assert not nearer_own_shape(blind, shapes, which).any()
 
 
 def test_mismatched_networks_are_refused():
