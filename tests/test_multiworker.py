@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from conftest import TESTS, subprocess_env
+from gan3d_tf import training
 from gan3d_tf.cli import train as train_cli
 from gan3d_tf.training import RunDir, parse_tf_config
+from gan3d_tf.training.loop import batches
 
 # the smoke preset at 16^3 on 16 built-in chairs: 2 steps of 8 (4 per worker) an epoch, a checkpoint after every step.
 # D's gate at 0.22: some steps update D, some do not, and at step 3 the two workers' own accuracies lie on either side
@@ -79,10 +81,30 @@ def run_workers(tmp_path: Path, tag: str, *flags, timeout: float = 180.0) -> lis
     return [dict(np.load(tmp_path / f"{tag}-{i}.npz")) for i in range(2)]
 
 
+def state_keys(dump: dict) -> set:
+    """The keys of a worker's dump that every replica holds alike: weights, counters, per-batch logs."""
+    return {key for key in dump if key != "scratch" and not key.startswith("seen/")}
+
+
+def run_mirrored(tmp_path: Path, tag: str, *flags, replicas: int = 2, timeout: float = 300.0) -> dict:
+    """train.py with FLAGS in one process over `replicas` logical CPUs with a MirroredStrategy (one replica each);
+    returns its dump (tests/multiworker_child.py), its log in tmp_path/<tag>.log."""
+    single = [f for f in FLAGS if f != "multiworker"]  # the value of --strategy, given below
+    single[single.index("--strategy")] = "--strategy=mirrored"
+    env = subprocess_env(LOGICAL_CPUS=str(replicas))
+    env.pop("TF_CONFIG", None)
+    with open(tmp_path / f"{tag}.log", "w") as log:
+        proc = subprocess.run([sys.executable, str(TESTS / "multiworker_child.py"), str(tmp_path / f"{tag}.npz"),
+                               *single, "--out", str(tmp_path / tag), *flags], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, timeout=timeout)
+    assert proc.returncode == 0, (tmp_path / f"{tag}.log").read_text()[-4000:]
+    return dict(np.load(tmp_path / f"{tag}.npz"))
+
+
 def assert_same_state(chief: dict, worker: dict) -> None:
     """Every weight, counter and per-batch log bit for bit the same on both workers."""
-    assert chief.keys() == worker.keys() and any(key.startswith("net/discriminator/") for key in chief)
-    for key in chief.keys() - {"scratch"}:
+    assert state_keys(chief) == state_keys(worker) and any(key.startswith("net/discriminator/") for key in chief)
+    for key in state_keys(chief):
         np.testing.assert_array_equal(chief[key], worker[key], err_msg=key)
 
 
@@ -139,6 +161,35 @@ def test_two_workers_train_as_one_only_the_chief_writes_and_resume_continues(tmp
     np.testing.assert_array_equal(np.round(updated), acc <= THRESHOLD)
     assert 0 < updated.round().sum() < len(updated), (acc, updated)
     assert int(second[0]["opt/d_iterations"]) == int(updated.round().sum())
+
+
+def test_two_workers_equal_one_process_with_two_mirrored_replicas_each_worker_seeing_half_the_batch(tmp_path):
+    """The same flags, the same global batch of 8: two workers of one replica each against one process with two
+    replicas. (Two workers that each trained alone on the whole batch would also end alike, but not like this.)"""
+    workers = run_workers(tmp_path, "workers", "--epochs", "2")
+    mirrored = run_mirrored(tmp_path, "mirrored", "--epochs", "2")
+    assert "MirroredStrategy with 2 replica(s)" in (tmp_path / "mirrored.log").read_text()
+    assert "with 2 replica(s); this is worker 0 of 2 workers" in (tmp_path / "workers-0.log").read_text()
+    # the global batches train.py's pipeline draws for these two epochs
+    config = RunDir(tmp_path / "run").config()
+    data, _ = training.split_validation(training.load_training_data(config), config.data.val_fraction, config.seed)
+    steps = 2 * STEPS_PER_EPOCH
+    global_batches = [b.numpy() for e in range(2) for b in batches(config, data.voxels, e).take(STEPS_PER_EPOCH)]
+    assert {b.shape for b in global_batches} == {(8, 16, 16, 16)}
+    # each worker trained on its own half of every global batch, the half the mirrored replica of its number had
+    for r, dump in enumerate(workers):
+        assert sorted(k for k in dump if k.startswith("seen/")) == sorted(f"seen/{s}/{r}" for s in range(steps))
+        for s in range(steps):
+            half = global_batches[s][4 * r:4 * r + 4]
+            np.testing.assert_array_equal(dump[f"seen/{s}/{r}"], half, err_msg=f"worker {r}, step {s}")
+            np.testing.assert_array_equal(mirrored[f"seen/{s}/{r}"], half, err_msg=f"replica {r}, step {s}")
+    assert len([k for k in mirrored if k.startswith("seen/")]) == 2 * steps
+    # and both ended where the single process did: every weight, optimizer counter and per-step log
+    assert_same_state(*workers)
+    assert state_keys(mirrored) == state_keys(workers[0])
+    assert int(mirrored["steps_done"]) == steps and int(workers[0]["opt/g_iterations"]) == steps
+    for key in sorted(state_keys(mirrored)):
+        np.testing.assert_allclose(workers[0][key], mirrored[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
 
 @pytest.mark.parametrize("value, message", [
