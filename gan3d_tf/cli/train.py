@@ -278,7 +278,7 @@ def run_training(args, argv, prepared, callbacks_extra) -> int:
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s){where}", flush=True)
     if role.is_chief:  # the other workers of a multi-worker run write nothing into the run directory
         os.makedirs(run_dir, exist_ok=True)
-        with open(os.path.join(run_dir, "commands.txt"), "a") as log:  # every invocation, for a shipped model's metadata
+        with open(os.path.join(run_dir, "commands.txt"), "a") as log:  # every invocation, for a model's metadata
             log.write(" ".join(["python", "train.py", *argv]) + "\n")
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
     try:
