@@ -24,9 +24,9 @@ TINY_FLAGS = ["--preset", "smoke", "--category", "chair", "--builtin-size", "64"
 TOTAL_STEPS = 4 * 8
 
 
-def child(out, *extra):
+def child(out, *extra, **env):
     return subprocess.Popen([sys.executable, str(TESTS / "train_child.py"), *TINY_FLAGS, "--out", str(out), *extra],
-                            env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            env=subprocess_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def stored(checkpoint):
@@ -35,10 +35,52 @@ def stored(checkpoint):
             if not k.startswith("save_counter")}
 
 
-def test_kill_9_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_path):
-    straight = child(tmp_path / "straight")
-    assert straight.wait(timeout=600) == 0, straight.stderr.read()
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """The run of TINY_FLAGS, uninterrupted."""
+    out = tmp_path_factory.mktemp("straight") / "run"
+    proc = child(out)
+    assert proc.wait(timeout=600) == 0, proc.stderr.read()
+    return out
 
+
+def assert_same_as_straight(straight, run: RunDir) -> None:
+    """The last checkpoint and generator.keras of `run` equal the uninterrupted run's bit for bit."""
+    a, b = stored(RunDir(straight).latest_checkpoint()), stored(run.latest_checkpoint())
+    assert a.keys() == b.keys() and "step/.ATTRIBUTES/VARIABLE_VALUE" in a
+    assert int(b["step/.ATTRIBUTES/VARIABLE_VALUE"]) == TOTAL_STEPS
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    g1 = keras.saving.load_model(straight / "generator.keras")
+    g2 = keras.saving.load_model(run.path / "generator.keras")
+    for w1, w2 in zip(g1.get_weights(), g2.get_weights()):
+        np.testing.assert_array_equal(w1, w2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step,point", [(11, "data"), (16, "index")])
+def test_kill_9_inside_a_save_then_resume_equals_an_uninterrupted_run(tmp_path, straight, step, point):
+    """The child kills itself inside the save of ckpt-<step> (mid-epoch 11, epoch end 16): after writing the
+    variables but before their index file exists ("data"), or after the checkpoint is complete but before the
+    manager's `checkpoint` file names it ("index"). The run resumes from the save before and ends as if
+    never killed."""
+    run = RunDir(tmp_path / "killed")
+    proc = child(run.path, KILL_IN_SAVE=f"{step}:{point}")
+    assert proc.wait(timeout=600) == -signal.SIGKILL, proc.stderr.read()
+    files = {p.name for p in run.checkpoints.iterdir()}
+    if point == "data":  # the variables are on disk, in the save's temporary folder only
+        assert f"ckpt-{step}_temp" in files and f"ckpt-{step}.index" not in files, files
+        assert list((run.checkpoints / f"ckpt-{step}_temp").glob("*.data-*")), files
+    else:  # a whole checkpoint no index names
+        assert {f"ckpt-{step}.index", f"ckpt-{step}.data-00000-of-00001"} <= files, files
+    assert run.counters()["steps"] == step - 1  # the last recorded save, readable
+    resumed = child(run.path, "--resume")
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read()
+    assert_same_as_straight(straight, run)
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_path, straight):
     run = RunDir(tmp_path / "killed")
     rng, killed_mid_run = random.Random(19), 0
     for attempt in range(4):
@@ -59,15 +101,7 @@ def test_kill_9_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_pa
 
     last = child(run.path, "--resume")
     assert last.wait(timeout=600) == 0, last.stderr.read()
-    a, b = stored(RunDir(tmp_path / "straight").latest_checkpoint()), stored(run.latest_checkpoint())
-    assert a.keys() == b.keys() and "step/.ATTRIBUTES/VARIABLE_VALUE" in a
-    assert int(b["step/.ATTRIBUTES/VARIABLE_VALUE"]) == TOTAL_STEPS
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    g1 = keras.saving.load_model(tmp_path / "straight" / "generator.keras")
-    g2 = keras.saving.load_model(run.path / "generator.keras")
-    for w1, w2 in zip(g1.get_weights(), g2.get_weights()):
-        np.testing.assert_array_equal(w1, w2)
+    assert_same_as_straight(straight, run)
 
 
 class PoisonAt(keras.callbacks.Callback):
