@@ -168,8 +168,6 @@ def test_two_workers_equal_one_process_with_two_mirrored_replicas_each_worker_se
     replicas. (Two workers that each trained alone on the whole batch would also end alike, but not like this.)"""
     workers = run_workers(tmp_path, "workers", "--epochs", "2")
     mirrored = run_mirrored(tmp_path, "mirrored", "--epochs", "2")
-    assert "MirroredStrategy with 2 replica(s)" in (tmp_path / "mirrored.log").read_text()
-    assert "with 2 replica(s); this is worker 0 of 2 workers" in (tmp_path / "workers-0.log").read_text()
     # the global batches train.py's pipeline draws for these two epochs
     config = RunDir(tmp_path / "run").config()
     data, _ = training.split_validation(training.load_training_data(config), config.data.val_fraction, config.seed)
@@ -190,6 +188,8 @@ def test_two_workers_equal_one_process_with_two_mirrored_replicas_each_worker_se
     assert int(mirrored["steps_done"]) == steps and int(workers[0]["opt/g_iterations"]) == steps
     for key in sorted(state_keys(mirrored)):
         np.testing.assert_allclose(workers[0][key], mirrored[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    assert "MirroredStrategy with 2 replica(s)" in (tmp_path / "mirrored.log").read_text()
+    assert "with 2 replica(s); this is worker 0 of 2 workers" in (tmp_path / "workers-0.log").read_text()
 
 
 @pytest.mark.parametrize("value, message", [
