@@ -27,7 +27,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from gan3d_tf.config import (  # noqa: E402
-    D_NORMS, D_PASSES, LOSSES, PRESETS, RECON_LOSSES, SCENES, Z_DISTRIBUTIONS, Config,
+    D_NORMS, D_PASSES, LOSSES, PRESETS, RECIPES, RECON_LOSSES, SCENES, Z_DISTRIBUTIONS, Config,
 )
 from gan3d_tf.config.resolve import OVERRIDES, resolve_config  # noqa: E402, F401  (train.resolve_config, for the tests)
 from gan3d_tf.datasets import VOXEL_DATASETS  # noqa: E402
@@ -146,9 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     v = p.add_argument_group("3D-VAE-GAN (--model vaegan)")
     add(v, "--model", "gan: 3D-GAN on voxels; vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs",
         choices=("gan", "vaegan"), default_text="default: gan")
-    add(v, "--recipe", "train E, G, D jointly, or E only on the fixed G and D of a trained 3D-GAN (--gan-run) or "
-        "of the --init-from run", choices=("joint", "separate"))
-    add(v, "--gan-run", "--recipe separate: the 3D-GAN run to start from", metavar="RUN_DIR")
+    add(v, "--recipe", "joint: train E, G, D together; separate: E only, on the fixed G and D of a trained 3D-GAN "
+        "(--gan-run) or of the --init-from run; latent: E only, regressed onto the z of rendered samples of that "
+        "fixed G (beyond the paper)", choices=RECIPES)
+    add(v, "--gan-run", "--recipe separate or latent: the trained 3D-GAN run directory whose G it keeps fixed "
+        "(latent: also a model folder such as pretrained/chair32)", metavar="RUN_DIR")
     add(v, "--image-size", "side of the input images in pixels (paper: 256)", type=int)
     add(v, "--e-lr", "Adam step size of the encoder", type=float)
     add(v, "--kl-weight", "alpha_1, weight of the KL term (paper: 5)", type=float)

@@ -198,7 +198,9 @@ class DataConfig:
 
 
 ALGORITHMS = ("gan", "vaegan")
-RECIPES = ("joint", "separate")
+RECIPES = ("joint", "separate", "latent")  # 3D-VAE-GAN training recipes (VAEGANConfig.recipe)
+FIXED_G_RECIPES = ("separate", "latent")  # recipes that keep the G of a trained 3D-GAN fixed
+LATENT_LOSSES = ("direction", "squared")  # the "latent" recipe's loss on z (gan3d_tf.models.vaegan3d)
 RECON_LOSSES = ("l2", "bce")  # the 3D-VAE-GAN's reconstruction term (VAEGANConfig.recon_loss)
 SCENES = ("plain", "room", "photo")  # looks of the 3D-VAE-GAN's training views (gan3d_tf.data.views.SCENES)
 
@@ -215,8 +217,14 @@ class VAEGANConfig:
     recon_loss: str = "l2"  # reconstruction term: "l2" (the paper's squared error) or "bce" (binary
     # cross-entropy from G's logits, summed over voxels; keeps a gradient where G's sigmoid saturates)
     recipe: str = "joint"  # "joint": E, G, D from scratch; "separate": G, D fixed (from gan_run, or from
-    # train.init_from's run), E trained
-    gan_run: str | None = None  # 3D-GAN run directory whose G and D the "separate" recipe starts from
+    # train.init_from's run), E trained; "latent" (beyond the paper): G fixed, E regressed onto the z of G's own
+    # rendered samples, (image, z) pairs drawn on the fly (gan3d_tf.data.latent_pairs); kl_weight, recon_weight and
+    # recon_loss are then unused (fine-tune after with --init-from RUN --recipe separate)
+    gan_run: str | None = None  # the trained 3D-GAN whose G (and D) the "separate" and "latent" recipes keep fixed:
+    # a run directory, or a model folder with generator.keras and metadata.json (pretrained/<name>; "latent" only)
+    latent_loss: str = "direction"  # "latent" recipe: "direction" (the squared error of the mean's direction, at z's
+    # norm, plus that of its norm: codes stay on the prior's shell, where G draws shapes) or "squared" (plain squared
+    # error: the mean shrinks towards the prior's mean as the image leaves z uncertain, and G draws nothing there)
     render_size: int | None = None  # side at which training views are ray-cast, then resized (None: image_size)
     view_distance: tuple[float, float] = (2.2, 2.8)  # (min, max) camera distance of training views, grid sides;
     # 40 deg field of view: at 2.5 a grid-filling shape spans ~55 % of the image, at 1.6 ~85 %
@@ -242,6 +250,8 @@ class VAEGANConfig:
             raise ValueError(f"vaegan.recon_loss must be one of {RECON_LOSSES}, got {self.recon_loss!r}")
         if self.recipe not in RECIPES:
             raise ValueError(f"vaegan.recipe must be one of {RECIPES}, got {self.recipe!r}")
+        if self.latent_loss not in LATENT_LOSSES:
+            raise ValueError(f"vaegan.latent_loss must be one of {LATENT_LOSSES}, got {self.latent_loss!r}")
         if len(self.view_distance) != 2 or not math.sqrt(3.0) / 2.0 < self.view_distance[0] <= self.view_distance[1]:
             raise ValueError(f"vaegan.view_distance must be (min, max) with sqrt(3)/2 < min <= max, "
                              f"got {list(self.view_distance)}")
@@ -278,9 +288,14 @@ class Config:
                              "set data.val_fraction > 0")
         if self.algorithm == "vaegan":
             self.vaegan.validate()
-            if self.vaegan.recipe == "separate" and not (self.vaegan.gan_run or self.train.init_from):
-                raise ValueError("vaegan.recipe 'separate' needs vaegan.gan_run (a trained 3D-GAN run directory) "
-                                 "or train.init_from (a run whose G and D it keeps fixed)")
+            v = self.vaegan
+            if v.recipe in FIXED_G_RECIPES and not (v.gan_run or self.train.init_from):
+                raise ValueError(f"vaegan.recipe {v.recipe!r} needs vaegan.gan_run (a trained 3D-GAN run directory"
+                                 f"{' or model folder' if v.recipe == 'latent' else ''}) or train.init_from "
+                                 f"(a run whose G it keeps fixed)")
+            if v.gan_run and v.recipe not in FIXED_G_RECIPES:
+                raise ValueError(f"vaegan.gan_run ({v.gan_run}) applies to the recipes {FIXED_G_RECIPES} only, "
+                                 f"not to vaegan.recipe {v.recipe!r}, which trains its own G")
         return self
 
     def to_dict(self) -> dict:

@@ -107,6 +107,10 @@ def resolve_config(args) -> tuple[Config, str]:
             raise FileNotFoundError(f"--gan-run: {path} not found; is {config.vaegan.gan_run} a 3D-GAN run directory?")
         gan = Config.from_json(path)  # the separate recipe keeps the 3D-GAN's architecture
         config = dataclasses.replace(config, model=gan.model)
+    if config.vaegan.recipe == "latent" and config.vaegan.gan_run:  # a run directory or a model folder
+        from gan3d_tf.training.run_dir import trained_config
+
+        config = dataclasses.replace(config, model=trained_config(config.vaegan.gan_run, "--gan-run").model)
     config = config.validate()
     return config, args.out or default_out(config)
 

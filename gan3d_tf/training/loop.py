@@ -128,9 +128,11 @@ def build_gan(config: Config) -> GAN3D:
         v = config.vaegan
         if v.recipe == "separate" and not t.init_from:  # with init_from, open_run copies G and D from that run
             copy_trained(v.gan_run, {"generator": generator, "discriminator": discriminator}, "vaegan.gan_run")
+        if v.recipe == "latent" and not t.init_from:  # G only: the latent recipe never uses D
+            copy_trained(v.gan_run, {"generator": generator}, "vaegan.gan_run")
         gan = VAEGAN3D(build_encoder(config, policy), generator, discriminator, kl_weight=v.kl_weight,
                        recon_weight=v.recon_weight, recon_loss=v.recon_loss, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,
-                       seed=config.seed)
+                       seed=config.seed, latent_loss=v.latent_loss)
         optimizers["e_optimizer"] = keras.optimizers.Adam(v.e_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
     else:
         gan = GAN3D(generator, discriminator, d_acc_threshold=t.d_acc_threshold, seed=config.seed, loss=t.loss,
@@ -242,10 +244,17 @@ def check_run_dir(run_dir, resume: bool) -> None:
         raise FileExistsError(f"{run_dir} already holds a run; resume it or choose another run directory")
 
 
-def batches(config: Config, voxels: np.ndarray, epoch: int, skip: int = 0) -> tf.data.Dataset:
-    """The training stream from epoch `epoch`, batch `skip` on (the batches an uninterrupted run sees there)."""
+def batches(config: Config, voxels: np.ndarray, epoch: int, skip: int = 0, generator=None) -> tf.data.Dataset:
+    """The training stream from epoch `epoch`, batch `skip` on (the batches an uninterrupted run sees there);
+    the "latent" recipe draws its pairs from `generator`, the run's fixed G."""
     t = config.train
-    if config.algorithm == "vaegan":
+    if config.algorithm == "vaegan" and config.vaegan.recipe == "latent":
+        from gan3d_tf.data.latent_pairs import latent_dataset
+
+        v = config.vaegan
+        dataset = latent_dataset(generator, t.batch_size, steps_per_epoch(len(voxels), t.batch_size), config.seed,
+                                 epoch, v.image_size, v.render_size, v.view_distance, v.scene)
+    elif config.algorithm == "vaegan":
         v = config.vaegan
         dataset = view_dataset(voxels, t.batch_size, config.seed, epoch, v.image_size, v.render_size,
                                v.view_distance, v.scene)
@@ -386,7 +395,8 @@ def _train(config: Config, run_dir, resume: bool, strategy, data: VoxelSet | Non
         print(plan_line(t.epochs, steps, t.batch_size, len(data.voxels), done), flush=True)
         progress = [keras.callbacks.ProgbarLogger(), RunProgress(t.epochs, steps, done, every_epoch=verbose == 2)]
     for first_epoch, skip, n_steps in fits:
-        run.gan.fit(batches(config, data.voxels, first_epoch, skip), epochs=first_epoch + 1 if skip else t.epochs,
+        run.gan.fit(batches(config, data.voxels, first_epoch, skip, run.gan.generator),
+                    epochs=first_epoch + 1 if skip else t.epochs,
                     initial_epoch=first_epoch, steps_per_epoch=n_steps, callbacks=callbacks() + progress,
                     verbose=verbose, shuffle=False)
     bad = first_non_finite(guarded_variables(run.gan))  # the same check as before every checkpoint

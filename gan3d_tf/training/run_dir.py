@@ -171,6 +171,32 @@ def load_network(path, part: str = "generator", checkpoint: str | None = None):
     return RunDir(path).load(part, checkpoint)
 
 
+def trained_config(path, field: str = "vaegan.gan_run") -> Config:
+    """The config a trained model was made with: a run directory's config.json, or a model folder's
+    metadata.json "config" (`pretrained/<name>`, written by `evaluate.py` ship/export), checked to hold a generator.
+
+    Args:
+        path: the run directory or model folder.
+        field: the config field or flag that named it, for the error messages.
+
+    Raises:
+        FileNotFoundError / ValueError: neither, no generator in it, or a metadata.json without a config.
+    """
+    path = Path(path)
+    if (path / "config.json").is_file():
+        return Config.from_json(path / "config.json")
+    meta = path / "metadata.json"
+    if not meta.is_file() or not (path / "generator.keras").is_file():
+        raise FileNotFoundError(f"{field} = {path}: neither a run directory (config.json) nor a model folder with "
+                                f"generator.keras and metadata.json")
+    import json
+
+    config = json.loads(meta.read_text()).get("config")
+    if not isinstance(config, dict):
+        raise ValueError(f"{field} = {path}: {meta} holds no \"config\" of the model")
+    return Config.from_dict(config)
+
+
 def copy_trained(run_dir, nets: dict, field: str) -> None:
     """Copies the trained networks of run `run_dir` into `nets` ({"generator" | "discriminator" | "encoder": net}).
 
