@@ -190,3 +190,22 @@ def test_bad_latent_flags_are_refused_before_any_work(tmp_path, capsys):
     with pytest.raises(ValueError, match="latent_loss must be one of"):
         VAEGAN3D(Encoder(z_dim=2, widths=(4, 4, 8, 8), image_size=64), g, Discriminator(widths=(4, 8)),
                  recipe="latent", latent_loss="l1")
+
+
+def test_mean_shape_iou_baselines_cut_where_the_training_shapes_fit_best():
+    from gan3d_tf.evaluation.reconstruct import ShapeMeans, best_threshold, reference_scores
+
+    train = np.zeros((4, 8, 8, 8), np.float32)
+    train[:, :4] = 1  # every shape fills the front half...
+    train[0, 4:6] = 1  # ...one a further quarter: the mean is 1, 0.25, 0
+    mean = train.mean(0)
+    cut = best_threshold(mean, train)
+    assert cut >= 0.25  # above 0.25 the cut is the half: mean IoU (4/6 + 3) / 4; below, (1 + 3 * 4/6) / 4
+    test = train[[0, 2, 3]]
+    means = ShapeMeans(mean, ("a",), mean[None], cut, (cut,))
+    report = reference_scores(np.zeros_like(test), test, np.zeros(3, int), ("a",), means)
+    assert report["baseline_mean_shape_iou"]["mean_iou"] == pytest.approx((4 / 6 + 2) / 3)
+    assert report["baseline_class_mean_iou"]["mean_iou"] == pytest.approx((4 / 6 + 2) / 3)
+    low = ShapeMeans(mean, ("a",), mean[None], 0.2, (0.2,))  # another cut, another IoU: the cut is used
+    assert reference_scores(np.zeros_like(test), test, np.zeros(3, int), ("a",), low)[
+        "baseline_class_mean_iou"]["mean_iou"] == pytest.approx((1 + 2 * 4 / 6) / 3)

@@ -359,7 +359,7 @@ def test_reference_scores_against_a_hand_computation():
     assert r["baseline_mean_shape"]["ap"]["sofa"] == pytest.approx(expected)
     # a category the run never trained on: only the mean-shape baseline
     r = reference_scores(predictions, targets, labels, ("bookcase", "sofa"), means)
-    assert set(r) == {"baseline_mean_shape"}
+    assert set(r) == {"baseline_mean_shape", "baseline_mean_shape_iou"}
 
 
 def test_training_means_cover_the_trained_classes_only(tmp_path):
@@ -384,7 +384,7 @@ def test_training_means_cover_the_trained_classes_only(tmp_path):
     assert np.isfinite(r["baseline_class_mean"]["mean_ap"])
     # images of a class the run never trained on: only the mean-shape baseline
     r = reference_scores(targets.astype(np.float32), targets, np.array([0, 1]), ("bed", "chair"), means)
-    assert set(r) == {"baseline_mean_shape"}
+    assert set(r) == {"baseline_mean_shape", "baseline_mean_shape_iou"}
 
 
 def test_a_live_run_is_read_from_one_checkpoint(tmp_path, monkeypatch):

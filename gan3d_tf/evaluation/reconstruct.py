@@ -100,6 +100,26 @@ class ShapeMeans:
     overall: np.ndarray  # [R, R, R] mean of all training shapes
     classes: tuple[str, ...]  # names of the classes the run trained on
     per_class: np.ndarray  # [C, R, R, R] mean of each of these classes' shapes
+    overall_threshold: float = IOU_THRESHOLD  # where `overall` is cut for the IoU baseline (`best_threshold`)
+    class_thresholds: tuple[float, ...] = ()  # the same for each class mean (empty: IOU_THRESHOLD for all)
+
+
+BASELINE_THRESHOLDS = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))  # candidate cuts of a mean shape
+
+
+def best_threshold(mean_shape: np.ndarray, shapes: np.ndarray) -> float:
+    """The cut of `mean_shape` (among `BASELINE_THRESHOLDS`) with the highest mean IoU against `shapes`.
+
+    Chosen on the training shapes, so that the IoU baselines are fair to the mean shape (at 0.5 a mean
+    chair is nearly empty) without looking at any test shape.
+    """
+    truth = shapes.reshape(len(shapes), -1) > 0.5
+    scores = []
+    for t in BASELINE_THRESHOLDS:
+        cut = mean_shape.reshape(-1) > t
+        inter, union = (truth & cut).sum(1), (truth | cut).sum(1)
+        scores.append(np.where(union > 0, inter / np.maximum(union, 1), 1.0).mean())
+    return float(BASELINE_THRESHOLDS[int(np.argmax(scores))])
 
 
 def training_means(run_dir) -> ShapeMeans:
@@ -111,7 +131,9 @@ def training_means(run_dir) -> ShapeMeans:
     data = load_training_data(Config.from_json(Path(run_dir) / "config.json"))
     trained = np.unique(data.labels)
     per_class = np.stack([data.voxels[data.labels == i].mean(0, dtype=np.float32) for i in trained])
-    return ShapeMeans(data.voxels.mean(0, dtype=np.float32), tuple(data.classes[i] for i in trained), per_class)
+    overall = data.voxels.mean(0, dtype=np.float32)
+    return ShapeMeans(overall, tuple(data.classes[i] for i in trained), per_class, best_threshold(overall, data.voxels),
+                      tuple(best_threshold(m, data.voxels[data.labels == i]) for m, i in zip(per_class, trained)))
 
 
 def nearest_class(probabilities: np.ndarray, class_means: np.ndarray) -> np.ndarray:
@@ -148,18 +170,35 @@ def reference_scores(probabilities, targets, labels, categories, means: ShapeMea
     scale = (lambda g: to_grid(g, resolution)) if resolution else (lambda g: g)
     constant = np.repeat(scale(means.overall[None]), len(labels), 0)
     report = {"baseline_mean_shape": average_precision_by_category(constant, targets, labels, categories)}
+    # IoU of the mean shapes, each cut where it best fits the training shapes (`best_threshold`); the
+    # prediction's own IoU is at IOU_THRESHOLD
+    report["baseline_mean_shape_iou"] = {
+        "threshold": means.overall_threshold,
+        **_iou_report(constant, targets, means.overall_threshold, labels, categories)}
     names = [name_of(c) for c in means.classes]
     if not {categories[i] for i in np.unique(labels)} <= set(names):
         return report
     truth = np.array([names.index(categories[i]) for i in labels])  # the training class of each image
     report["baseline_class_mean"] = average_precision_by_category(scale(means.per_class)[truth], targets, labels,
                                                                   categories)
+    cuts = np.asarray(means.class_thresholds or (IOU_THRESHOLD,) * len(names), np.float32)
+    # cutting every grid at its own class's threshold == cutting (grid - threshold) at 0
+    shifted = scale(means.per_class)[truth] - cuts[truth][:, None, None, None]
+    report["baseline_class_mean_iou"] = {
+        "thresholds": dict(zip(names, map(float, cuts))),
+        **_iou_report(shifted, targets, 0.0, labels, categories)}
     guess = nearest_class(probabilities, means.per_class)
     confusion = np.zeros((len(categories), len(names)), int)
     np.add.at(confusion, (np.asarray(labels), guess), 1)
     report["category_accuracy"] = float(np.mean(guess == truth))
     report["category_confusion"] = {"rows": list(categories), "columns": names, "counts": confusion.tolist()}
     return report
+
+
+def _iou_report(probabilities, targets, threshold, labels, categories) -> dict:
+    """{"mean_iou", "by_category"} of `iou` (gan3d_tf.metrics.reconstruction)."""
+    scores = iou(probabilities, targets, threshold, labels, categories)
+    return {"mean_iou": scores["mean_iou"], "by_category": scores["by_category"]}
 
 
 def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, means: ShapeMeans | None = None) -> dict:
