@@ -85,7 +85,11 @@ def test_classify_command(tmp_path, capsys):
                           "--json", str(tmp_path / "out" / "report.json")])
     assert code == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert json.loads(capsys.readouterr().out) == report
+    table = capsys.readouterr().out  # the short table; the full report went to --json
+    acc = report["accuracy"]
+    for name, key in (("trained D", "gan"), ("random D", "random_d"), ("raw voxels", "raw_voxels")):
+        assert f"{name:12}{100 * acc[key]:9.1f}%" in table, table
+    assert f"McNemar p = {report['gan_vs_random_d']['p_value']:.2g}" in table
     assert set(report["accuracy"]) == {"gan", "random_d", "raw_voxels"}
     assert report["n_test"] == 12 and report["classes"] == ["tall", "flat"]
     assert all(0 <= a <= 1 for a in report["accuracy"].values())
@@ -100,8 +104,8 @@ def test_classify_an_earlier_checkpoint(tmp_path, capsys):
     np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xtr, y_test=ytr, classes=np.array(["tall", "flat"]))
     training.train(tiny_config(), tmp_path / "run", verbose=0)  # 2 epochs of 3 steps: ckpt-3 and ckpt-6
     argv = ["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz")]
-    assert evaluate.main(argv + ["--checkpoint", "ckpt-3"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    assert evaluate.main(argv + ["--checkpoint", "ckpt-3", "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
     assert report["checkpoint"] == str(tmp_path / "run" / "checkpoints" / "ckpt-3")
     with pytest.raises(SystemExit) as e:
         evaluate.main(argv + ["--checkpoint", "ckpt-5"])
@@ -114,10 +118,11 @@ def test_classify_over_seeds(tmp_path, capsys):
     np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xte, y_test=yte, classes=np.array(["tall", "flat"]))
     training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
     argv = ["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz"), "--seed", "3"]
-    assert evaluate.main(argv) == 0
-    single = json.loads(capsys.readouterr().out)
-    assert evaluate.main(argv + ["--seeds", "3"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    assert evaluate.main(argv + ["--json", str(tmp_path / "one.json")]) == 0
+    single = json.loads((tmp_path / "one.json").read_text())
+    assert evaluate.main(argv + ["--seeds", "3", "--json", str(tmp_path / "three.json")]) == 0
+    report = json.loads((tmp_path / "three.json").read_text())
+    assert "p < 0.01 at" in capsys.readouterr().out.splitlines()[-2]  # the table's margin line, over seeds
     seeds = report["over_seeds"]
     assert seeds["seeds"] == [3, 4, 5] and "over_seeds" not in single
     # the first seed's headline is the single-seed run's, and its accuracies are the first of each list
@@ -152,8 +157,8 @@ def test_classify_mcnemar_is_recomputed_from_the_per_example_results(tmp_path, c
     np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xte, y_test=yte, classes=np.array(["flat", "tall"]))
     training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
     assert evaluate.main(["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz"),
-                          "--seeds", "2"]) == 0
-    report = json.loads(capsys.readouterr().out)
+                          "--seeds", "2", "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
     runs = [report["test_correct"]] + report["over_seeds"]["test_correct"]
     tests = [report["gan_vs_random_d"]] + report["over_seeds"]["gan_vs_random_d"]
     assert runs[0] == runs[1] and tests[0] == tests[1]  # the headline is the first seed's

@@ -263,7 +263,10 @@ def reconstruct(args) -> None:
 
 
 def classify(args) -> None:
-    """`evaluate.py classify`: linear SVM on D's features next to the random-D and raw-voxel baselines."""
+    """`evaluate.py classify`: linear SVM on D's features next to the random-D and raw-voxel baselines.
+
+    Prints a short table (trained D, random D, raw voxels, margin, McNemar p); --json writes the full report.
+    """
     from pathlib import Path
 
     from gan3d_tf.evaluation.classify import classify as run_classify
@@ -273,9 +276,36 @@ def classify(args) -> None:
     report = run_classify(load_network(args.model, "discriminator", args.checkpoint), args.data, seed=args.seed,
                           seeds=args.seeds)
     report = {"model": args.model, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **report}
-    print_report(report, args.json)
+    print(classify_table(report))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         save_confusion_png(report["confusion"], report["classes"], Path(args.json).with_suffix(".png"))
+        print(f"wrote {args.json} and {Path(args.json).with_suffix('.png')}")
+
+
+def classify_table(report: dict) -> str:
+    """The classify report as a few lines: accuracy per feature set (and mean +- sd over seeds), margin, p."""
+    seeds = report.get("over_seeds")
+    names = {"gan": "trained D", "random_d": "random D", "raw_voxels": "raw voxels"}
+    lines = [f"{report['n_test']} test shapes, {len(report['classes'])} classes; linear SVM on {report['n_train']} "
+             f"train shapes" + (f"; seeds {seeds['seeds'][0]}-{seeds['seeds'][-1]}" if seeds else "")]
+    lines.append(f"{'':12}{'seed ' + str(seeds['seeds'][0]) if seeds else 'accuracy':>10}"
+                 + (f"{'mean +- sd':>18}" if seeds else ""))
+    for key, name in names.items():
+        row = f"{name:12}{100 * report['accuracy'][key]:9.1f}%"
+        if seeds:
+            row += f"{100 * seeds['mean'][key]:11.1f} +- {100 * seeds['std'][key]:.1f}%"
+        lines.append(row)
+    test = report["gan_vs_random_d"]
+    margin = 100 * (report["accuracy"]["gan"] - report["accuracy"]["random_d"])
+    line = f"margin (trained - random D): {margin:+.1f} points, McNemar p = {test['p_value']:.2g}"
+    if seeds:
+        below = sum(t["p_value"] < 0.01 for t in seeds["gan_vs_random_d"])
+        line += (f"; over {len(seeds['seeds'])} seeds {100 * seeds['margin_mean']:+.1f} +- "
+                 f"{100 * seeds['margin_std']:.1f} points, p < 0.01 at {below} of {len(seeds['seeds'])}")
+    lines.append(line)
+    return "\n".join(lines)
 
 
 def data_set_path(p: argparse.ArgumentParser, value: str, model: str) -> str:
