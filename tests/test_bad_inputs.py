@@ -380,6 +380,7 @@ def test_ikea_class_outside_the_categories_is_a_counted_skip(tmp_path):
 # --- the train.py CLI: the named error on stderr, before any model is built ---------------------------------
 
 
+@pytest.mark.slow
 def test_train_cli_names_a_bad_data_file(tmp_path):
     save(tmp_path / "BAD.npz", X_train=np.full((4, R, R, R), np.nan, np.float32))
     out = tmp_path / "OUT"

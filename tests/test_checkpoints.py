@@ -121,6 +121,7 @@ def all_finite(checkpoint):
     return all(np.all(np.isfinite(v)) for v in stored(checkpoint).values() if np.asarray(v).dtype.kind == "f")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["generator", "ema_generator"])
 def test_non_finite_step_stops_training_and_saves_nothing(tmp_path, target):
     """A NaN in G makes the losses NaN (caught after the step); one in G's moving average leaves the losses finite

@@ -67,6 +67,7 @@ def test_npz_with_wrong_shapes(tmp_path, capsys):
     assert code == 2 and "flat.npz" in err and "(4, 32, 32)" in err
 
 
+@pytest.mark.slow
 def test_unknown_category_in_real_data(shared_data, tmp_path, capsys):
     code, err = run_train(["--category", "lamp", "--data", str(shared_data / "modelnet10_vox32.npz"),
                            "--out", str(tmp_path / "r")], capsys)
@@ -107,6 +108,7 @@ def test_bad_preset_is_an_argparse_error(capsys):
     assert e.value.code == 2 and "huge" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_without_run_and_overwrite_refused(tmp_path, capsys):
     code, err = run_train(["--resume", "--out", str(tmp_path / "none")], capsys)
     assert code == 2 and "config.json not found" in err
@@ -118,6 +120,7 @@ def test_resume_without_run_and_overwrite_refused(tmp_path, capsys):
     assert code == 2 and "--seed 3 differs" in err
 
 
+@pytest.mark.slow
 def test_sample_command(tmp_path, capsys):
     training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
     assert evaluate.main(["sample", str(tmp_path / "run"), "--n", "5", "--out", str(tmp_path / "s")]) == 0

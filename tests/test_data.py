@@ -7,6 +7,7 @@ from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset
 from gan3d_tf.data.voxel_npz import MODELNET10_CLASSES, load_voxel_npz, resample
 
 
+@pytest.mark.slow
 def test_modelnet10_chairs(shared_data):
     s = load_voxel_npz(shared_data / "modelnet10_vox32.npz", "chair")
     assert s.classes == MODELNET10_CLASSES
@@ -15,6 +16,7 @@ def test_modelnet10_chairs(shared_data):
     assert 0.02 < s.voxels.mean() < 0.05  # the data README: chairs 3.3 %
 
 
+@pytest.mark.slow
 def test_modelnet10_all_skips_and_counts_empty_grids(shared_data):
     s = load_voxel_npz(shared_data / "modelnet10_vox32.npz", "all")
     assert s.n_empty_skipped == 27  # the data README: 27 empty train grids
@@ -22,6 +24,7 @@ def test_modelnet10_all_skips_and_counts_empty_grids(shared_data):
     assert s.voxels.reshape(len(s.voxels), -1).any(axis=1).all()
 
 
+@pytest.mark.slow
 def test_modelnet10_resampled_to_64(shared_data):
     s32 = load_voxel_npz(shared_data / "modelnet10_vox32.npz", "sofa")
     s64 = load_voxel_npz(shared_data / "modelnet10_vox32.npz", "sofa", resolution=64)
@@ -73,6 +76,7 @@ def test_missing_and_unreadable_files(tmp_path):
         load_voxel_npz(tmp_path / "junk.npz")
 
 
+@pytest.mark.slow
 def test_unknown_category_lists_the_classes(shared_data):
     with pytest.raises(ValueError, match="unknown category 'spaceship'.*'chair'"):
         load_voxel_npz(shared_data / "modelnet10_vox32.npz", "spaceship")

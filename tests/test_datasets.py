@@ -75,6 +75,7 @@ def mirror(tmp_path):
         yield server
 
 
+@pytest.mark.slow
 def test_load_modelnet10_downloads_voxelizes_and_caches(mirror, tmp_path):
     cache = tmp_path / "keras"
     (x_train, y_train), (x_test, y_test) = datasets.load_modelnet10(32, cache_dir=cache, base_url=mirror.url,
@@ -179,6 +180,7 @@ def test_ikea_content_is_checked(tmp_path):
         assert server.requests == [f"/{source.archive}"]
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_take_a_data_set_name(mirror, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv(datasets.MIRROR_ENV, mirror.url)

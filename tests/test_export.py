@@ -50,6 +50,7 @@ def exported(tmp_path_factory):
     return root, result
 
 
+@pytest.mark.slow
 def test_layout_metadata_and_models_config(exported):
     root, result = exported
     sm = root / "sm"
@@ -94,6 +95,7 @@ def parse_models_config(path):
     return text_format.Parse(path.read_text(), serving_config_proto()())
 
 
+@pytest.mark.slow
 def test_models_config_parses_as_tf_servings_model_server_config(exported, tmp_path):
     from gan3d_tf.serving.export import write_models_config
 
@@ -134,6 +136,7 @@ def rest_requests(z: np.ndarray, grids: np.ndarray) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_rest_requests_in_both_formats_answer_as_the_in_process_models(exported):
     import tensorflow as tf
     from serving_rest import RestError, predict
@@ -210,6 +213,7 @@ def assert_same_json(got, want, where=""):
         assert got == want, where
 
 
+@pytest.mark.slow
 @pytest.mark.tfserving
 @pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
                     reason="tensorflow_model_server is not on PATH (TF Serving's binary: its apt package or image)")
@@ -262,6 +266,7 @@ def test_a_real_tensorflow_model_server_answers_the_same_rest_requests(exported,
         log.close()
 
 
+@pytest.mark.slow
 def test_a_second_export_is_a_new_version(exported):
     from gan3d_tf.serving.export import export_run
 
@@ -283,6 +288,7 @@ def _networks(run):
     return load_network(run, "generator"), load_network(run, "discriminator")
 
 
+@pytest.mark.slow
 def test_failed_export_leaves_nothing(tmp_path, exported):
     from gan3d_tf.serving.export import export
 
@@ -305,6 +311,7 @@ def _svm_pipeline(root, d):
     return pipeline, test
 
 
+@pytest.mark.slow
 def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
     from gan3d_tf.evaluation.features import extract_features
 
@@ -341,7 +348,8 @@ def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
         report["sample_matches_decode"] = float(np.abs(
             g.signatures["serving_default"](z=a["z"])["voxels"].numpy() - a["voxels"].numpy()).max())
         errors = {}
-        for label, bad in {"shape": tf.zeros([2, z.shape[1] + 1]), "dtype": tf.zeros([2, z.shape[1]], tf.float64)}.items():
+        bad_inputs = {"shape": tf.zeros([2, z.shape[1] + 1]), "dtype": tf.zeros([2, z.shape[1]], tf.float64)}
+        for label, bad in bad_inputs.items():
             try:
                 g.signatures["serving_default"](z=bad)
                 errors[label] = None
@@ -350,7 +358,8 @@ def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
         report["errors"] = errors
         f = tf.saved_model.load(sm + "/gan3d_features/1")
         report["features_spec"] = spec(f.signatures["serving_default"])
-        np.save(tmp + "/served_features.npy", f.signatures["serving_default"](voxels=tf.constant(x))["features"].numpy())
+        served_features = f.signatures["serving_default"](voxels=tf.constant(x))["features"].numpy()
+        np.save(tmp + "/served_features.npy", served_features)
         c = tf.saved_model.load(sm + "/gan3d_classifier/1")
         report["classifier_spec"] = spec(c.signatures["serving_default"])
         res = c.signatures["serving_default"](voxels=tf.constant(x))
@@ -389,6 +398,7 @@ def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
     np.testing.assert_allclose(out["prob_sums"], 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_served_voxels_outside_0_1_are_refused(exported):
     """Voxel values outside [0, 1], or NaN, fail with an error naming the input and the range, not a silent result."""
     root, _ = exported
@@ -419,6 +429,7 @@ def test_served_voxels_outside_0_1_are_refused(exported):
         assert message and "voxels must hold values in [0, 1] (no NaN)" in message, (case, message)
 
 
+@pytest.mark.slow
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     root, _ = exported
     g, _ = _networks(root / "run")
@@ -438,6 +449,7 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "out" / "voxels.npy"), np.asarray(g(z, training=False)), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_keras_files_load_elsewhere_in_safe_mode(exported, tmp_path):
     root, _ = exported
     g, d = _networks(root / "run")
@@ -502,6 +514,7 @@ def test_export_cli_errors(tmp_path, capsys):
     assert "not a run directory" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_model_folders_export_what_they_hold(exported, tmp_path, capsys):
     """A generator-only folder (pretrained/<class>32) exports the generator servable; a D-only folder
     (pretrained/mn10-d) the features and classifier servables; each loads in a TensorFlow-only process."""

@@ -76,6 +76,7 @@ def test_mcnemar_against_hand_computation():
         mcnemar(a, b[:3])
 
 
+@pytest.mark.slow
 def test_classify_command(tmp_path, capsys):
     xtr, ytr = labelled_boxes(15, 0)
     xte, yte = labelled_boxes(6, 1)
@@ -99,6 +100,7 @@ def test_classify_command(tmp_path, capsys):
     assert (tmp_path / "out" / "report.png").stat().st_size > 0 and report["model"] == str(tmp_path / "run")
 
 
+@pytest.mark.slow
 def test_classify_an_earlier_checkpoint(tmp_path, capsys):
     xtr, ytr = labelled_boxes(8, 0)
     np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xtr, y_test=ytr, classes=np.array(["tall", "flat"]))
@@ -112,6 +114,7 @@ def test_classify_an_earlier_checkpoint(tmp_path, capsys):
     assert e.value.code == 2 and "no checkpoint" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_classify_over_seeds(tmp_path, capsys):
     xtr, ytr = labelled_boxes(15, 0)
     xte, yte = labelled_boxes(6, 1)
@@ -151,6 +154,7 @@ def borderline_boxes(n, seed):
     return x, y
 
 
+@pytest.mark.slow
 def test_classify_mcnemar_is_recomputed_from_the_per_example_results(tmp_path, capsys):
     xtr, ytr = borderline_boxes(60, 0)
     xte, yte = borderline_boxes(40, 1)

@@ -123,6 +123,7 @@ MIRRORED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_replica_mirrored_strategy_keeps_replicas_identical():
     script = MIRRORED.format(root=str(ROOT), tests=str(ROOT / "tests"))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -193,6 +194,7 @@ LOSS_SCALE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_gated_update_with_loss_scale_optimizer_under_mirrored_strategy():
     """The fp16 (GPU) path wraps Adam in a LossScaleOptimizer, which has its own
     cross-replica cond; the gated apply must compose with it."""

@@ -149,6 +149,7 @@ def chairs(shared_data):
     return load_voxel_npz(path, "chair", "train").voxels, load_voxel_npz(path, "chair", "test").voxels
 
 
+@pytest.mark.slow
 def test_real_train_chairs_against_test_chairs(chairs):
     train, test = chairs
     assert len(test) == 100
@@ -158,6 +159,7 @@ def test_real_train_chairs_against_test_chairs(chairs):
     assert iou["one_nna"] < 0.6 and iou["cov"] > 0.4 and 0.6 < iou["mmd"] < 0.8, msg
 
 
+@pytest.mark.slow
 def test_real_collapsed_chairs(chairs):
     train, test = chairs
     report = gm.generation_report(np.repeat(train[:1], 100, axis=0), test)
@@ -168,6 +170,7 @@ def test_real_collapsed_chairs(chairs):
 # ---- evaluate.py generation ----
 
 
+@pytest.mark.slow
 def test_generation_cli(tmp_path, shared_data):
     from gan3d_tf.models.generator import Generator
 

@@ -236,6 +236,7 @@ def test_real_class_file_spellings(shared_data):
     assert names - set(IKEA_CATEGORIES) == {"wardrobe"}  # listed, but no test image uses one
 
 
+@pytest.mark.slow
 def test_chairs_vertical_profile_matches_modelnet_only_after_alignment(shared_data, ikea, modelnet20):
     raw = load_ikea(shared_data / "ikea", facing=False)
     chairs = ikea.labels == IKEA_CATEGORIES.index("chair")
@@ -249,6 +250,7 @@ def test_chairs_vertical_profile_matches_modelnet_only_after_alignment(shared_da
     assert aligned > raw_axis2 + 0.1 and aligned > raw_axis1 + 0.1, (aligned, raw_axis2, raw_axis1)
 
 
+@pytest.mark.slow
 def test_tables_and_beds_fix_the_up_sign(ikea, modelnet20):
     for c in ("table", "bed"):
         grids = ikea.voxels[ikea.labels == IKEA_CATEGORIES.index(c)].astype(np.float32)
@@ -258,6 +260,7 @@ def test_tables_and_beds_fix_the_up_sign(ikea, modelnet20):
         assert up > 0.5 and up > upside_down + 0.5, (c, up, upside_down)  # measured table 0.53 / -0.43
 
 
+@pytest.mark.slow
 def test_facing_brings_chairs_and_sofas_closer_to_modelnet(shared_data, ikea, modelnet20):
     raw = load_ikea(shared_data / "ikea", facing=False)
     for c, gain in (("chair", 0.1), ("sofa", 0.1)):

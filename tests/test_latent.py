@@ -74,6 +74,7 @@ def test_seed_endpoint_is_the_shape_sample_draws_first(chair_g):
     np.testing.assert_array_equal(parse_endpoint(chair_g, "5").z, z[0])
 
 
+@pytest.mark.slow
 def test_inversion_recovers_a_generated_shape(chair_g):
     target = (predict_batched(chair_g, z_from_seed(chair_g, 0)[None])[0] > 0.5).astype(np.float32)
     z, iou = invert(chair_g, target, steps=100)
@@ -81,6 +82,7 @@ def test_inversion_recovers_a_generated_shape(chair_g):
     assert iou == pytest.approx(1 - iou_distance(predict_batched(chair_g, z[None]), target[None])[0, 0])
 
 
+@pytest.mark.slow
 def test_interpolate_command_between_a_real_chair_and_a_seed(chair_g, shared_data, tmp_path, capsys):
     data = shared_data / "modelnet10_vox32.npz"
     out = tmp_path / "walk"

@@ -136,6 +136,7 @@ def assert_chief_wrote_alone(tmp_path: Path, dumps: list, n_commands: int) -> No
             np.testing.assert_array_equal(v.numpy(), dumps[1][f"net/{part}/{v.path}"], err_msg=v.path)
 
 
+@pytest.mark.slow
 def test_two_workers_train_as_one_only_the_chief_writes_and_resume_continues(tmp_path):
     first = run_workers(tmp_path, "first", "--epochs", "1")
     assert_same_state(*first)
@@ -163,6 +164,7 @@ def test_two_workers_train_as_one_only_the_chief_writes_and_resume_continues(tmp
     assert int(second[0]["opt/d_iterations"]) == int(updated.round().sum())
 
 
+@pytest.mark.slow
 def test_two_workers_equal_one_process_with_two_mirrored_replicas_each_worker_seeing_half_the_batch(tmp_path):
     """The same flags, the same global batch of 8: two workers of one replica each against one process with two
     replicas. (Two workers that each trained alone on the whole batch would also end alike, but not like this.)"""

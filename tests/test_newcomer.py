@@ -28,6 +28,7 @@ def run_train(argv, capsys):
     return code, out.out, out.err
 
 
+@pytest.mark.slow
 def test_ctrl_c_prints_the_last_checkpoint_and_the_resume_command(tmp_path, capsys):
     run = tmp_path / "run"
     argv = [*TINY_RUN, "--epochs", "500", "--checkpoint-every-steps", "1", "--out", str(run)]
@@ -54,6 +55,7 @@ def test_ctrl_c_prints_the_last_checkpoint_and_the_resume_command(tmp_path, caps
     assert code == 0 and f"resuming {run} from {counters['checkpoint']}" in out
 
 
+@pytest.mark.slow
 def test_resume_without_out_resumes_the_default_run_directory(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("gan3d_tf.config.resolve.default_preset", lambda: "chair32")  # as on a machine without a GPU
@@ -99,6 +101,7 @@ def tiny_run_output(tmp_path_factory):
     return out.getvalue(), run
 
 
+@pytest.mark.slow
 def test_start_prints_the_planned_steps_then_the_total_time_and_an_eta_per_epoch(tiny_run_output):
     out, _ = tiny_run_output
     # 18 training shapes, batch 8: 2 steps an epoch
@@ -124,6 +127,7 @@ def test_eta_leaves_out_the_first_epoch():
     assert "step 20 of 40, 1.00 s/step, ETA 20 s" in second and "step 30 of 40, 1.00 s/step, ETA 10 s" in third
 
 
+@pytest.mark.slow
 def test_console_shape_count_agrees_with_data_json(tiny_run_output):
     out, run = tiny_run_output
     data = json.loads((run / "data.json").read_text())
@@ -142,6 +146,7 @@ def stderr_of_train(*flags):
     return result.stderr
 
 
+@pytest.mark.slow
 def test_tensorflow_start_up_lines_are_not_printed_twice_and_verbose_shows_them():
     err = stderr_of_train()
     assert "oneDNN custom operations" not in err and "absl::InitializeLog" not in err
@@ -231,6 +236,7 @@ def pytest_realdata(tmp_path, **env):
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_realdata_tests_are_skipped_with_a_how_to_line_without_the_data_but_fail_in_ci(tmp_path):
     code, out = pytest_realdata(tmp_path)
     assert code == 0 and "1 skipped" in out, out

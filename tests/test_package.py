@@ -35,6 +35,7 @@ def shipped(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_generator_folder_metadata(shipped):
     meta = json.loads((shipped / "tall16" / "metadata.json").read_text())
     assert sorted(p.name for p in (shipped / "tall16").iterdir()) == ["generator.keras", "metadata.json"]
@@ -45,6 +46,7 @@ def test_generator_folder_metadata(shipped):
     assert meta["metrics"]["cleaned"]["n_samples"] == 8 and "generation --model" in meta["metrics_command"]
 
 
+@pytest.mark.slow
 def test_discriminator_folder_metadata(shipped):
     meta = json.loads((shipped / "d16" / "metadata.json").read_text())
     assert sorted(p.name for p in (shipped / "d16").iterdir()) == ["discriminator.keras", "metadata.json"]
@@ -53,6 +55,7 @@ def test_discriminator_folder_metadata(shipped):
     assert "test_correct" not in m and "--seeds 2" in meta["metrics_command"]
 
 
+@pytest.mark.slow
 def test_folders_work_in_every_subcommand(shipped, capsys):
     g, d, data = str(shipped / "tall16"), str(shipped / "d16"), str(shipped / "set.npz")
     assert evaluate.main(["sample", "--model", g, "--n", "4", "--out", str(shipped / "s")]) == 0
@@ -71,6 +74,7 @@ def test_folders_work_in_every_subcommand(shipped, capsys):
     assert "generator.keras" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_shipping_needs_a_category_for_a_generator(shipped, capsys):
     with pytest.raises(SystemExit):
         pretrained.main([str(shipped / "run"), "--out", str(shipped / "y"), "--data", str(shipped / "set.npz")])

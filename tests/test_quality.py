@@ -143,6 +143,7 @@ def test_monitor_logs_quality_and_stops_at_the_gate(tmp_path):
     assert len(history["loss"]) == 3 and history["gen_gate"] == [0.0] * 3
 
 
+@pytest.mark.slow
 def test_time_to_gate_reads_a_runs_readings(tmp_path, capsys):
     config = tiny_config(**{"train.epochs": 2, "train.monitor_every_epochs": 1, "data.val_fraction": 0.25,
                             "train.monitor_samples": 4})
@@ -165,6 +166,7 @@ def test_time_to_gate_refuses_an_existing_out_and_needs_the_monitor(tmp_path, ca
         tiny_config(**{"train.stop_at_gate": True, "train.monitor_every_epochs": 0})
 
 
+@pytest.mark.slow
 def test_sample_cli_clean_truncation_and_model_flag(tmp_path, capsys):
     training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)  # smoke: uniform prior
     run = str(tmp_path / "run")

@@ -150,7 +150,8 @@ def test_wgan_gp_step_updates_d_every_step_and_g_every_n_critic():
 
 
 def test_separate_passes_score_real_and_fake_batches_apart():
-    """With batch norm, "separate" sees all-real and all-fake batch statistics: its logits differ from the joint pass."""
+    """With batch norm, "separate" sees all-real and all-fake batch statistics: its logits differ from the joint
+    pass."""
     keras.utils.set_random_seed(0)
     gan = build_gan(tiny_config(**{"train.d_passes": "separate"}))
     x = tf.constant(real_batch())
@@ -162,6 +163,7 @@ def test_separate_passes_score_real_and_fake_batches_apart():
     assert not np.allclose(joint[:8], real_l, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_ema_follows_g_with_the_ramped_decay():
     keras.utils.set_random_seed(0)
     gan = build_gan(tiny_config(**{"train.ema_decay": 0.99, "train.d_acc_threshold": 1.0}))
@@ -214,6 +216,7 @@ MIRRORED_RECIPES = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_recipes_under_two_replica_mirrored_strategy():
     """Critic schedule, penalty, spectral norm and EMA keep both replicas identical."""
     script = MIRRORED_RECIPES.format(root=str(ROOT), tests=str(ROOT / "tests"))

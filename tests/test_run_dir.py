@@ -11,6 +11,7 @@ from gan3d_tf import training
 from gan3d_tf.training.run_dir import RunDir, load_network
 
 
+@pytest.mark.slow
 def test_a_checkpoint_newer_than_the_keras_file_wins(tmp_path):
     run = training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
     rd = RunDir(tmp_path / "run")
@@ -32,6 +33,7 @@ def test_a_checkpoint_newer_than_the_keras_file_wins(tmp_path):
     np.testing.assert_array_equal(load_network(rd.keras_file("generator")).get_weights()[0], finished[0])
 
 
+@pytest.mark.slow
 def test_run_dir_errors_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such .keras file or run directory"):
         load_network(tmp_path / "missing")
@@ -44,6 +46,7 @@ def test_run_dir_errors_name_the_problem(tmp_path):
         RunDir(tmp_path / "gan").load("critic")
 
 
+@pytest.mark.slow
 def test_a_failed_resume_leaves_the_saved_config_and_data_record(tmp_path):
     config = tiny_config(**{"train.epochs": 1})
     training.train(config, tmp_path / "run", verbose=0)

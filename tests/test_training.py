@@ -4,6 +4,7 @@ import glob
 import json
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from conftest import tiny_config
@@ -24,6 +25,7 @@ def weights(run):
     return [np.array(v) for v in run.gan.generator.weights + run.gan.discriminator.weights]
 
 
+@pytest.mark.slow
 def test_run_directory_and_tensorboard(tmp_path):
     config = tiny_config()
     run = training.train(config, tmp_path / "run", verbose=0)
@@ -54,6 +56,7 @@ def mesh_vertices(log_dir, tag):
     return found
 
 
+@pytest.mark.slow
 def test_meshes_and_step_scalars_in_tensorboard(tmp_path):
     config = tiny_config(**{"train.mesh_samples": 2, "train.log_every_steps": 2})
     training.train(config, tmp_path / "run", verbose=0)  # 2 epochs of 3 steps
@@ -79,6 +82,7 @@ def test_meshes_and_step_scalars_in_tensorboard(tmp_path):
     assert sorted(event_tags(logs / "steps")["d_loss"]) == [2, 4, 6, 8, 10, 12]
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted_run(tmp_path, deterministic_ops):
     config = tiny_config(**{"train.epochs": 3})
     straight = training.train(config, tmp_path / "a", verbose=0)

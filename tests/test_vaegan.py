@@ -105,6 +105,7 @@ def test_cross_entropy_keeps_a_gradient_where_the_squared_error_loses_it():
     assert bce_grad > 1e5 * l2_grad and bce_grad > 1.0  # ...only the cross-entropy passes it on to z
 
 
+@pytest.mark.slow
 def test_separate_recipe_with_cross_entropy_trains_the_encoder_and_round_trips():
     model = _tiny("separate", recon_loss="bce")
     e_before = [w.numpy().copy() for w in model.encoder.trainable_weights]
@@ -146,6 +147,7 @@ def _pairs(n=8):
     return tf.data.Dataset.from_tensor_slices(((images, voxels),)).batch(4)
 
 
+@pytest.mark.slow
 def test_joint_step_trains_all_three_networks():
     model = _tiny("joint")
     before = {name: [w.numpy().copy() for w in net.trainable_weights]
@@ -159,6 +161,7 @@ def test_joint_step_trains_all_three_networks():
     assert d_moved == (history["d_updated"][0] > 0)
 
 
+@pytest.mark.slow
 def test_separate_recipe_trains_only_the_encoder():
     model = _tiny("separate")
     g_before = [w.numpy().copy() for w in model.generator.weights]  # BN statistics included
@@ -184,6 +187,7 @@ def nearer_own_shape(predicted, shapes, which) -> np.ndarray:
     return own > other
 
 
+@pytest.mark.slow
 def test_vaegan_learns_to_reconstruct():
     """Trained jointly, E and G learn which of two shapes an image shows."""
     model = _tiny("joint")

@@ -41,6 +41,7 @@ def _arrays(dataset, n_batches=1):
     return [np.concatenate(parts) for parts in zip(*out)]
 
 
+@pytest.mark.slow
 def test_pairs_are_reproducible_from_a_seed_and_show_g_of_z():
     g = informative_generator()
     first = _arrays(latent_dataset(g, 4, steps=2, seed=5, image_size=64), 4)  # 2 epochs of 2 batches
@@ -82,6 +83,7 @@ def test_latent_loss_against_a_hand_computation():
         latent_regression_loss(mean, log_variance, z, "l1")
 
 
+@pytest.mark.slow
 def test_the_encoder_recovers_z_of_held_out_renders_better_than_the_prior_mean():
     """With the squared loss the encoder estimates E[z | image], directly comparable to the prior's mean.
 
@@ -116,6 +118,7 @@ def test_an_untrained_encoder_does_not_beat_the_prior_mean():
     assert float(np.mean(np.square(mean.numpy() - z.numpy()))) > 0.85 * float(np.mean(np.square(z.numpy())))
 
 
+@pytest.mark.slow
 def test_latent_run_keeps_the_gan_runs_g_and_round_trips(tmp_path):
     import train
     from gan3d_tf import training

@@ -31,6 +31,7 @@ def vaegan_run(tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow
 def test_run_directory_and_encoder_file(vaegan_run):
     import keras
 
@@ -41,6 +42,7 @@ def test_run_directory_and_encoder_file(vaegan_run):
     assert config["algorithm"] == "vaegan" and config["vaegan"]["scene"] == "room"
 
 
+@pytest.mark.slow
 def test_every_saved_file_loads_in_a_fresh_process_with_only_gan3d_tf_imported(vaegan_run, tmp_path):
     """encoder.keras, generator.keras and discriminator.keras: `import gan3d_tf`, then safe-mode loads give the same
     outputs as the networks in this process."""
@@ -76,6 +78,7 @@ def test_every_saved_file_loads_in_a_fresh_process_with_only_gan3d_tf_imported(v
     np.testing.assert_allclose(out["logits"], np.asarray(d(out["voxels"], training=False)), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_exact_resume(tmp_path, deterministic_ops):
     from gan3d_tf import training
 
@@ -87,6 +90,7 @@ def test_exact_resume(tmp_path, deterministic_ops):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+@pytest.mark.slow
 def test_view_dataset_pairs_images_with_their_shapes():
     from gan3d_tf.data.pipeline import view_dataset
     from gan3d_tf.data.procedural import make_dataset
@@ -103,6 +107,7 @@ def test_view_dataset_pairs_images_with_their_shapes():
     np.testing.assert_array_equal(images.numpy(), again.numpy())
 
 
+@pytest.mark.slow
 def test_view_distance_sets_the_size_of_the_shape_in_the_image():
     from gan3d_tf.data.pipeline import view_dataset
     from gan3d_tf.data.procedural import make_dataset
@@ -119,6 +124,7 @@ def test_view_distance_sets_the_size_of_the_shape_in_the_image():
     assert 0.02 < far and near > 2.5 * far  # 2x closer: about 4x the area
 
 
+@pytest.mark.slow
 def test_room_scene_reaches_the_views():
     from gan3d_tf.data.pipeline import view_dataset
     from gan3d_tf.data.procedural import make_dataset
@@ -137,6 +143,7 @@ def test_config_default_view_distance_is_the_renderers():
     assert tuple(VAEGANConfig().view_distance) == DISTANCE_RANGE
 
 
+@pytest.mark.slow
 def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
     import train
     from gan3d_tf import training
@@ -160,6 +167,7 @@ def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
     assert code == 2 and "needs vaegan.gan_run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_separate_recipe_from_init_from_trains_the_encoder_only(vaegan_run, tmp_path, capsys):
     import train
     from gan3d_tf import training
@@ -182,6 +190,7 @@ def test_separate_recipe_from_init_from_trains_the_encoder_only(vaegan_run, tmp_
     assert not (tmp_path / "g").exists()
 
 
+@pytest.mark.slow
 def test_init_from_copies_the_networks_and_starts_fresh(vaegan_run, tmp_path):
     import keras
 
@@ -206,6 +215,7 @@ def test_init_from_copies_the_networks_and_starts_fresh(vaegan_run, tmp_path):
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["train"]["init_from"] == str(vaegan_run)
 
 
+@pytest.mark.slow
 def test_init_from_refuses_bad_flags_before_any_work(vaegan_run, tmp_path, capsys):
     import train
 
@@ -220,6 +230,7 @@ def test_init_from_refuses_bad_flags_before_any_work(vaegan_run, tmp_path, capsy
     assert not any((tmp_path / d).exists() for d in "abcd")
 
 
+@pytest.mark.slow
 def test_init_from_a_gan_run_gives_a_vaegan_a_trained_g_and_d(tmp_path):
     from gan3d_tf import training
     from gan3d_tf.training.run_dir import load_network
@@ -240,6 +251,7 @@ def test_init_from_a_gan_run_gives_a_vaegan_a_trained_g_and_d(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+@pytest.mark.slow
 def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
     import evaluate
 
@@ -261,6 +273,7 @@ def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["mean_ap"] == report["mean_ap"]
 
 
+@pytest.mark.slow
 def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, tmp_path):
     import evaluate
     from gan3d_tf.config import Config
@@ -299,6 +312,7 @@ def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, t
                              "--views-scene", "plain"])
 
 
+@pytest.mark.slow
 def test_heldout_views_in_another_scene(vaegan_run):
     from gan3d_tf.evaluation.reconstruct import evaluate_views, load_image_to_shape
 
@@ -387,6 +401,7 @@ def test_training_means_cover_the_trained_classes_only(tmp_path):
     assert set(r) == {"baseline_mean_shape", "baseline_mean_shape_iou"}
 
 
+@pytest.mark.slow
 def test_a_live_run_is_read_from_one_checkpoint(tmp_path, monkeypatch):
     import tensorflow as tf
 
@@ -411,6 +426,7 @@ def test_a_live_run_is_read_from_one_checkpoint(tmp_path, monkeypatch):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+@pytest.mark.slow
 def test_a_vaegan_run_whose_config_names_an_ema_reads_its_generator_from_a_checkpoint(tmp_path):
     """A VAE-GAN keeps no moving average of G, even when its config (e.g. from the chair32 preset) has ema_decay."""
     import tensorflow as tf
@@ -429,6 +445,7 @@ def test_a_vaegan_run_whose_config_names_an_ema_reads_its_generator_from_a_check
     assert tf.train.latest_checkpoint(run_dir / "checkpoints")
 
 
+@pytest.mark.slow
 def test_reconstruct_refuses_a_gan_run(tmp_path, capsys):
     import evaluate
     from gan3d_tf import training
@@ -440,6 +457,7 @@ def test_reconstruct_refuses_a_gan_run(tmp_path, capsys):
     assert code == 2 and "needs a 3D-VAE-GAN run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_image_to_shape_export_in_a_tensorflow_only_process(vaegan_run, shared_data, tmp_path):
     from gan3d_tf.data.ikea import load_image
     from gan3d_tf.serving.export import export_run

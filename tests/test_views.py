@@ -259,6 +259,7 @@ def test_make_pair_is_deterministic_per_seed():
     np.testing.assert_array_equal(a_vox.numpy(), chair.astype(np.float32))
 
 
+@pytest.mark.slow
 def test_view_pairs_in_tf_data_graph_mode():
     grids = np.stack([make_dataset(c, 1, resolution=32, seed=0)[0] for c in ("bed", "chair", "table")])
     dataset = tf.data.Dataset.from_tensor_slices(grids)
