@@ -510,3 +510,15 @@ def test_image_to_shape_export_in_a_tensorflow_only_process(vaegan_run, shared_d
     np.testing.assert_allclose(np.load(tmp_path / "served.npy"), expected, atol=1e-5)
     # decoding in the graph (TF's bicubic) is close to, not bit-equal with, PIL's in load_image
     assert np.abs(np.load(tmp_path / "served_bytes.npy") - expected).mean() < 0.02
+    # the same photos as TF Serving's REST requests: binary strings as {"b64": ...}, in both formats
+    import base64
+
+    import tensorflow as tf
+    from serving_rest import predict as rest_predict
+
+    served = tf.saved_model.load(str(tmp_path / "sm" / "gan3d_image_to_shape" / "1"))
+    blobs = [{"b64": base64.b64encode(p.read_bytes()).decode()} for p in photos]
+    rows = rest_predict(served, {"signature_name": "from_bytes", "instances": blobs})["predictions"]
+    columns = rest_predict(served, {"signature_name": "from_bytes", "inputs": {"image_bytes": blobs}})["outputs"]
+    for answer in (rows, columns):
+        np.testing.assert_allclose(np.array(answer), np.load(tmp_path / "served_bytes.npy"), atol=1e-5)
