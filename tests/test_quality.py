@@ -84,6 +84,12 @@ def test_gate_names_each_failed_condition():
     edge = {"iou": {"cov": GATE["cov"], "mmd": GATE["mmd"], "one_nna": GATE["one_nna"]},
             "mean_pairwise_iou": GATE["mean_pairwise_iou"], "n_empty": 0}
     assert gate_failures(edge) == []  # the bounds themselves pass
+    # a class whose real shapes are alike (sofas: 0.35 among the test sofas) raises the pairwise bound to theirs + 0.05
+    alike = dict(good, mean_pairwise_iou=0.38)
+    assert gate_failures(alike) == ["pairwise IoU 0.380 > 0.3"]
+    assert gate_failures(dict(alike, reference_mean_pairwise_iou=0.35)) == []
+    assert gate_failures(dict(alike, reference_mean_pairwise_iou=0.30)) == ["pairwise IoU 0.380 > 0.35"]
+    assert gate_failures(dict(alike, mean_pairwise_iou=0.2, reference_mean_pairwise_iou=0.05)) == []
 
 
 def test_truncation_bounds_z_and_keeps_the_entries_inside():

@@ -66,22 +66,36 @@ def read_readings(run_dir) -> list[dict]:
                 reading[name] = float(tf.make_ndarray(value.tensor))
                 reading["seconds"] = round(offset + event.wall_time - start, 1)
         offset += events[-1].wall_time - start
+    reference_pairwise = None
+    if any("reference_mean_pairwise_iou" not in r for r in readings.values()):  # runs from before it was logged
+        reference_pairwise = held_out_pairwise_iou(config)
     out = []
     for epoch in sorted(readings):
         r = readings[epoch]
         report = {"iou": {k: r.get(k, float("nan")) for k in ("cov", "mmd", "one_nna")},
-                  "mean_pairwise_iou": r.get("mean_pairwise_iou"), "n_empty": int(r.get("n_empty", 0))}
+                  "mean_pairwise_iou": r.get("mean_pairwise_iou"), "n_empty": int(r.get("n_empty", 0)),
+                  "reference_mean_pairwise_iou": r.get("reference_mean_pairwise_iou", reference_pairwise)}
         out.append({
             "epoch": epoch,
             "step": int(r.get("step", epoch * per_epoch)),
             "seconds": r["seconds"],
             "cov": r.get("cov"), "mmd": r.get("mmd"), "one_nna": r.get("one_nna"),
             "mean_pairwise_iou": r.get("mean_pairwise_iou"), "n_empty": report["n_empty"],
+            "reference_mean_pairwise_iou": report["reference_mean_pairwise_iou"],
             "n_near_empty": None if "n_near_empty" not in r else int(r["n_near_empty"]),
             "n_fragmented": None if "n_fragmented" not in r else int(r["n_fragmented"]),
             "gate_failures": gate_failures(report),
         })
     return out
+
+
+def held_out_pairwise_iou(config) -> float | None:
+    """The mean pairwise IoU among a run's held-out shapes (the monitor's reference), or None when it has none."""
+    from gan3d_tf.metrics.iou import mean_pairwise_iou
+    from gan3d_tf.training.loop import load_training_data, split_validation
+
+    _, held_out = split_validation(load_training_data(config), config.data.val_fraction, config.seed)
+    return None if held_out is None or len(held_out.voxels) < 2 else mean_pairwise_iou(held_out.voxels)
 
 
 def report(run_dir) -> dict:

@@ -172,6 +172,7 @@ def generation_report(samples, reference, threshold: float = 0.5, chamfer: bool 
          "n_empty": samples without a filled voxel,
          "mean_pairwise_iou": mean IoU over all pairs of samples (None for
          one sample; two empty grids count as IoU 1),
+         "reference_mean_pairwise_iou": the same among the reference shapes,
          and the near-empty / fragmented counts of
          `gan3d_tf.metrics.quality.sample_quality`, near-empty measured
          against the reference shapes' mean filled-voxel count}.
@@ -200,4 +201,7 @@ def generation_report(samples, reference, threshold: float = 0.5, chamfer: bool 
         if name == "iou":
             pairs = np.triu_indices(len(samples), 1)
             report["mean_pairwise_iou"] = float(1.0 - d_ss[pairs].mean()) if len(samples) > 1 else None
+            ref_pairs = np.triu_indices(len(reference), 1)
+            report["reference_mean_pairwise_iou"] = (float(1.0 - d_rr[ref_pairs].mean()) if len(reference) > 1
+                                                     else None)
     return report

@@ -86,7 +86,8 @@ class GenerationMonitor(keras.callbacks.Callback):
         failures = gate_failures(report)
         steps = getattr(self.model, "steps_done", None)
         scalars = {**report["iou"], **{k: report[k] for k in ("mean_pairwise_iou", "occupancy", "n_empty",
-                                                               "n_near_empty", "n_fragmented")},
+                                                               "n_near_empty", "n_fragmented",
+                                                               "reference_mean_pairwise_iou") if report[k] is not None},
                    "gate": float(not failures), **({"step": int(steps.numpy())} if steps is not None else {})}
         with self._writer.as_default():
             for name, value in scalars.items():
