@@ -99,6 +99,18 @@ def tiny_config(**overrides):
     return get_preset("smoke").replace(**base).validate()
 
 
+def real_batch(n=8, r=16, seed=0):
+    """n binary r^3 grids of boxes of random size standing on the floor (a stand-in for real shapes)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, r, r, r), np.float32)
+    for i in range(n):
+        a, b, h = rng.integers(3, 8, size=3)
+        x[i, 8 - a // 2:8 + a // 2 + 1, 8 - b // 2:8 + b // 2 + 1, :h] = 1
+    return x
+
+
 def independent_voxels(training_grids, n: int, seed: int = 0):
     """A negative control for generation tests: n grids whose voxels are drawn independently, each voxel filled
     with the probability that it is filled in `training_grids` (their mean occupancy, voxel by voxel).

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, subprocess_env, tiny_config
+from conftest import ROOT, real_batch, subprocess_env, tiny_config
 from gan3d_tf.training import build_gan
 
 
@@ -19,15 +19,6 @@ def snapshot(variables):
 
 def changed(before, variables):
     return [not np.array_equal(b, np.array(v)) for b, v in zip(before, variables)]
-
-
-def real_batch(n=8, r=16, seed=0):
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, r, r, r), np.float32)
-    for i in range(n):  # boxes of random size standing on the floor
-        a, b, h = rng.integers(3, 8, size=3)
-        x[i, 8 - a // 2:8 + a // 2 + 1, 8 - b // 2:8 + b // 2 + 1, :h] = 1
-    return x
 
 
 @pytest.mark.parametrize("threshold,d_should_change", [(-0.01, False), (1.0, True)])
@@ -98,8 +89,7 @@ MIRRORED = textwrap.dedent(
     import numpy as np, tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from conftest import tiny_config
-    from test_gan3d import real_batch
+    from conftest import real_batch, tiny_config
     from gan3d_tf.training import build_gan
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     assert strategy.num_replicas_in_sync == 2

@@ -72,7 +72,7 @@ def measure(preset: str, mixed: bool, batch_size: int, steps: int) -> dict:
     gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
     train_s = statistics.median(timer.seconds)
 
-    z = gan.sample_z(batch_size)
+    z = gan.draw_z(batch_size)
     infer = tf.function(lambda z: gan.generator(z, training=False))
     infer(z).numpy()
     gen_times = []
@@ -122,18 +122,18 @@ def profile(preset: str, batch_size: int, steps: int) -> dict:
     gan = build_gan(config)
     r = config.model.resolution
     real = tf.constant((np.random.default_rng(0).random((batch_size, r, r, r)) < 0.1).astype(np.float32))
-    z = gan.sample_z(batch_size)
+    z = gan.draw_z(batch_size)
     g_vars, d_vars = gan.generator.trainable_variables, gan.discriminator.trainable_variables
 
     def forward_backward():
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            _, _, d_loss, g_loss = gan.gan_losses(real, gan.generator(z, training=True))
+            _, _, d_loss, g_loss = gan.score_and_losses(real, gan.generator(z, training=True))
         return d_tape.gradient(d_loss, d_vars), g_tape.gradient(g_loss, g_vars)
 
     parts = {
         "g_forward": tf.function(lambda: gan.generator(z, training=True)),
         "d_forward_2b": tf.function(lambda: gan.discriminator(tf.concat([real, real], 0), training=True)),
-        "forward_and_losses": tf.function(lambda: gan.gan_losses(real, gan.generator(z, training=True))),
+        "forward_and_losses": tf.function(lambda: gan.score_and_losses(real, gan.generator(z, training=True))),
         "forward_backward": tf.function(forward_backward),
         "train_step_direct": tf.function(lambda: gan.train_step(real)),
     }

@@ -27,11 +27,13 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from gan3d_tf.config import (  # noqa: E402
-    D_NORMS, D_PASSES, LOSSES, PRESETS, RECIPES, RECON_LOSSES, SCENES, Z_DISTRIBUTIONS, Config,
+    ALGORITHMS, D_NORMS, PRESETS, RECIPES, RECON_LOSSES, SCENES, Z_DISTRIBUTIONS, Config, TrainConfig,
 )
+from gan3d_tf.config.options import options  # noqa: E402
 from gan3d_tf.config.resolve import OVERRIDES, resolve_config  # noqa: E402, F401  (train.resolve_config, for the tests)
 from gan3d_tf.datasets import VOXEL_DATASETS  # noqa: E402
 
+STRATEGIES = ("auto", "mirrored", "default", "multiworker")  # gan3d_tf.training.make_strategy
 EXAMPLES = """examples:
   python train.py --category chair                 # built-in chairs, chair32 on a CPU -> runs/chair-chair32
   python train.py --data modelnet10 --category chair --preset chair32 --out runs/chair32-mn10  # ModelNet10
@@ -96,28 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     add(m, "--d-norm", "normalisation of D's hidden convs (paper: batch)", choices=D_NORMS)
 
     t = p.add_argument_group("training")
-    add(t, "--epochs", "total epochs to reach (a resumed run continues up to this)", type=int)
-    add(t, "--batch-size", "global batch size (split across replicas)", type=int)
-    add(t, "--g-lr", "Adam step size of G (paper 0.0025)", type=float)
-    add(t, "--d-lr", "Adam step size of D (paper 1e-5)", type=float)
-    add(t, "--d-acc-threshold", "D is updated only when its batch accuracy is <= this (paper: 0.8; 1: every step; "
-        "< 0: never)", type=float)
-    add(t, "--loss", "paper: BCE from logits; hinge; wgan-gp: Wasserstein loss with a per-sample gradient penalty "
-        "(3D-IWGAN)", choices=LOSSES)
-    add(t, "--n-critic", "D steps per G step (3D-IWGAN: 5)", type=int)
-    add(t, "--gp-weight", "wgan-gp: weight lambda of the gradient penalty", type=float)
-    add(t, "--d-passes", "joint: one D pass over concat(real, fake); separate: all-real and all-fake passes",
-        choices=D_PASSES)
-    add(t, "--ema-decay", "moving average of G's weights per G step, used for samples, metrics and export (0: off)",
-        type=float)
     add(t, "--betas", "Adam betas of G and D", type=float, nargs=2, metavar=("BETA1", "BETA2"))
     add(t, "--seed", "seed of weights, z, data order and built-in shapes", type=int)
-    add(t, "--mixed-precision", "bf16 compute on CPU, fp16 with loss scaling on GPU", action="store_true",
-        default=None, default_text="default: off, float32")
     add(t, "--strategy", "auto: MirroredStrategy over all GPUs when there are several; multiworker: "
         "MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable (the same command on "
         "every worker, RUN_DIR on a shared filesystem; only the chief writes it)",
-        choices=("auto", "mirrored", "default", "multiworker"), default="auto", default_text="default: auto")
+        choices=STRATEGIES, default="auto", default_text="default: auto")
     add(t, "--set", "set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] "
         "(JSON values; repeatable)", action="append", default=[], metavar="SECTION.FIELD=VALUE",
         default_text="default: none")
@@ -129,23 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoint; Ctrl-C prints the command", action="store_true", default_text="default: off")
     add(r, "--init-from", "fine-tune: start from RUN_DIR's config and trained networks, fresh optimisers; other "
         "flags override its config, except the architecture", metavar="RUN_DIR", default_text="default: none")
-    add(r, "--monitor-every", "score 64 fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs "
-        "(TensorBoard and console; 0: off)", type=int, metavar="N")
-    add(r, "--checkpoint-every-steps", "also checkpoint every N steps within an epoch (0: off; epoch ends always)",
-        type=int, metavar="N")
-    add(r, "--checkpoint-every-minutes", "also checkpoint when M minutes passed since the last save (0: off); "
-        "--resume continues from the last save, bit for bit", type=float, metavar="M")
-    add(r, "--log-every-steps", "also log the training scalars to TensorBoard every N steps (RUN_DIR/logs/steps, "
-        "against the step count over all epochs; 0: per epoch only)", type=int, metavar="N")
-    add(r, "--mesh-samples", "fixed-z samples also sent as 3D meshes to TensorBoard's Mesh dashboard with each "
-        "sample grid (0: off)", type=int, metavar="N")
     add(r, "--quiet", "no per-epoch progress lines", action="store_true", default_text="default: off")
     add(r, "--verbose", "also show TensorFlow's start-up log lines", action="store_true",
         default_text="default: off")
 
     v = p.add_argument_group("3D-VAE-GAN (--model vaegan)")
     add(v, "--model", "gan: 3D-GAN on voxels; vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs",
-        choices=("gan", "vaegan"), default_text="default: gan")
+        choices=ALGORITHMS, default_text="default: gan")
     add(v, "--recipe", "joint: train E, G, D together; separate: E only, on the fixed G and D of a trained 3D-GAN "
         "(--gan-run) or of the --init-from run; latent: E only, regressed onto the z of rendered samples of that "
         "fixed G (beyond the paper)", choices=RECIPES)
@@ -161,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("MIN", "MAX"))
     add(v, "--scene", "look of the training views: plain, room (floor, wall, texture, jitter) or photo (room with "
         "real-photograph wall and object textures)", choices=SCENES)
+    groups = {g.title: g for g in (d, m, t, r, v)}
+    for f in options(TrainConfig):  # the training options' flags, from their fields
+        meta = f.metadata
+        if meta["flag"]:
+            if isinstance(f.default, bool):
+                kind = {"action": "store_true", "default": None}
+            else:
+                kind = {"choices": meta["choices"]} if meta["choices"] else {"type": type(f.default)}
+                kind["metavar"] = meta["metavar"]
+            add(groups[meta["group"]], meta["flag"], meta["help"], **kind)
     return p
 
 

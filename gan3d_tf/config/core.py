@@ -29,11 +29,15 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gan3d_tf.config.options import option
+from gan3d_tf.config.recipe import D_PASSES, LOSSES, VAEGAN_REFUSES, GANRecipe
+
 Z_DISTRIBUTIONS = ("uniform", "normal")
-LOSSES = ("paper", "hinge", "wgan-gp")  # GAN losses (gan3d_tf.models.losses)
 D_NORMS = ("batch", "layer", "none", "spectral")  # normalisations of D's hidden convs (gan3d_tf.models.discriminator)
-D_PASSES = ("joint", "separate")  # D passes of a train step (gan3d_tf.models.gan3d)
-AUGMENTS = ("flip", "translate")  # differentiable augmentations of D's inputs (gan3d_tf.models.augment)
+RUN_GROUP = "run directory, checkpoints and logs"  # train.py's --help group of the reporting flags
+_POSITIVE = (lambda v: v > 0, "> 0")
+_NON_NEGATIVE = (lambda v: v >= 0, ">= 0 (0: off)")
+_UNIT = (lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def _tuple_fields(config, names) -> None:
@@ -87,97 +91,55 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation. Defaults are the paper's (Sec. 4.1)."""
+class TrainConfig(GANRecipe):
+    """Optimisation: the train step's recipe (`GANRecipe`) and the run's length, optimisers and reporting.
 
-    g_learning_rate: float = 0.0025  # Adam step size of G
-    d_learning_rate: float = 1e-5  # Adam step size of D
-    beta_1: float = 0.5  # Adam beta_1 of both optimizers
-    beta_2: float = 0.999  # Adam beta_2 of both optimizers (3D-IWGAN: 0.9)
-    batch_size: int = 100  # global batch (split across replicas)
-    epochs: int = 100  # passes over the training shapes
-    d_acc_threshold: float = 0.8  # D is updated only when its batch accuracy (real+fake) <= this (1: always, < 0: never)
-    loss: str = "paper"  # "paper" (BCE from logits), "hinge" or "wgan-gp" (gan3d_tf.models.losses)
-    gp_weight: float = 10.0  # lambda, weight of WGAN-GP's gradient penalty (loss "wgan-gp" only)
-    n_critic: int = 1  # D steps per G step (3D-IWGAN: 5)
-    d_passes: str = "joint"  # "joint": one D pass over concat(real, fake); "separate": all-real and all-fake passes
-    ema_decay: float = 0.0  # decay per G step of the moving average of G's weights used for samples and export (0: off)
-    instance_noise: float = 0.0  # std of Gaussian noise added to every voxel D sees, real and generated (0: off)
-    instance_noise_steps: int = 0  # steps over which that std falls linearly to 0 (0: it stays constant)
-    d_augment: str = "none"  # augmentations of every grid D sees, real and generated: "none" or a comma-separated
-    # subset of "flip" (mirror the first axis), "translate" (shift up to R/8 voxels); DiffAugment (gan3d_tf.models.augment)
-    binarize_fake: bool = False  # D scores G's grids thresholded at 0.5 (straight-through gradient to G), as binary as
-    # the data: otherwise D tells them apart by their soft values alone (empty space at 0.03, not 0)
-    r1_gamma: float = 0.0  # weight of the R1 penalty on real shapes in D's loss, gamma/2 E|grad D|^2 (0: off)
-    monitor_every_epochs: int = 0  # generation metrics (COV, MMD, 1-NNA vs held-out shapes) every N epochs (0: off)
-    monitor_samples: int = 64  # samples (fixed z) scored by the generation monitor
-    stop_at_gate: bool = False  # stop at the first monitor reading that passes the quality gate
-    # (gan3d_tf.metrics.gate; needs monitor_every_epochs); the time-to-gate benchmark sets it
-    mixed_precision: bool = False  # bf16 compute on CPU, fp16 (with loss scaling) on GPU; variables stay fp32
-    sample_every_epochs: int = 1  # write the fixed-z sample grid (PNG + TensorBoard) every N epochs
-    mesh_samples: int = 4  # the first N fixed-z samples also go to TensorBoard's Mesh dashboard with each grid
-    # (marching cubes; about 70 kB per chair32 sample in the event file; 0: off)
-    log_every_steps: int = 0  # also log the training scalars to TensorBoard every N steps, against the step count
-    # over all epochs (logs/steps; 0: per epoch only)
-    checkpoint_every_steps: int = 0  # also checkpoint every N steps within an epoch (0: off); epoch ends always
-    checkpoint_every_minutes: float = 10.0  # also checkpoint when this many minutes passed since the last save
-    # (0: off): a killed run loses at most this much, however long its epochs are
-    init_from: str | None = None  # run directory whose trained networks (G, D and, between VAE-GANs, E) this run
-    # starts from (fine-tuning); optimisers, epoch count and views start fresh
+    Defaults are the paper's (Sec. 4.1). Fields declared with `option` give train.py its flags and
+    docs/design.md its table of training options.
+    """
+
+    g_learning_rate: float = option(0.0025, "Adam step size of G (paper 0.0025)", flag="--g-lr", check=_POSITIVE)
+    d_learning_rate: float = option(1e-5, "Adam step size of D (paper 1e-5)", flag="--d-lr", check=_POSITIVE)
+    beta_1: float = option(0.5, "Adam beta_1 of both optimizers", check=_UNIT, via="--betas")
+    beta_2: float = option(0.999, "Adam beta_2 of both optimizers (3D-IWGAN: 0.9)", check=_UNIT, via="--betas")
+    batch_size: int = option(100, "global batch size (split across replicas)", flag="--batch-size",
+                             check=(lambda v: v >= 1, ">= 1"))
+    epochs: int = option(100, "total epochs to reach (a resumed run continues up to this)", flag="--epochs",
+                         check=(lambda v: v >= 1, ">= 1"))
+    monitor_every_epochs: int = option(
+        0, "score fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs (TensorBoard and "
+        "console; 0: off)", flag="--monitor-every", metavar="N", group=RUN_GROUP, check=_NON_NEGATIVE)
+    monitor_samples: int = option(64, "samples (fixed z) scored by the generation monitor",
+                                  check=(lambda v: v >= 2, ">= 2"))
+    stop_at_gate: bool = option(False, "stop at the first monitor reading that passes the quality gate "
+                                "(gan3d_tf.metrics.gate; needs the monitor); the time-to-gate benchmark sets it")
+    mixed_precision: bool = option(False, "bf16 compute on CPU, fp16 with loss scaling on GPU; variables stay "
+                                   "float32", flag="--mixed-precision")
+    sample_every_epochs: int = option(1, "write the fixed-z sample grid (PNG + TensorBoard) every N epochs",
+                                      check=(lambda v: v >= 1, ">= 1"))
+    mesh_samples: int = option(
+        4, "fixed-z samples also sent as 3D meshes to TensorBoard's Mesh dashboard with each sample grid (about "
+        "70 kB each at 32^3; 0: off)", flag="--mesh-samples", metavar="N", group=RUN_GROUP, check=_NON_NEGATIVE)
+    log_every_steps: int = option(
+        0, "also log the training scalars to TensorBoard every N steps (RUN_DIR/logs/steps, against the step "
+        "count over all epochs; 0: per epoch only)", flag="--log-every-steps", metavar="N", group=RUN_GROUP,
+        check=_NON_NEGATIVE)
+    checkpoint_every_steps: int = option(
+        0, "also checkpoint every N steps within an epoch (0: off; epoch ends always)",
+        flag="--checkpoint-every-steps", metavar="N", group=RUN_GROUP, check=_NON_NEGATIVE)
+    checkpoint_every_minutes: float = option(
+        10.0, "also checkpoint when M minutes passed since the last save (0: off): a killed run loses at most "
+        "this much; --resume continues from the last save, bit for bit", flag="--checkpoint-every-minutes",
+        metavar="M", group=RUN_GROUP, check=_NON_NEGATIVE)
+    init_from: str | None = option(
+        None, "fine-tune: the run directory whose trained networks (G, D and, between VAE-GANs, E) this run starts "
+        "from; optimisers, epoch count and views start fresh", values="a run directory", via="--init-from")
 
     def validate(self) -> None:
         """Raises ValueError naming the first out-of-range field."""
-        for name in ("g_learning_rate", "d_learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not 0 <= self.beta_1 < 1:
-            raise ValueError(f"beta_1 must be in [0, 1), got {self.beta_1}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.sample_every_epochs < 1:
-            raise ValueError(f"sample_every_epochs must be >= 1, got {self.sample_every_epochs}")
-        if self.mesh_samples < 0:
-            raise ValueError(f"mesh_samples must be >= 0 (0: off), got {self.mesh_samples}")
-        if self.log_every_steps < 0:
-            raise ValueError(f"log_every_steps must be >= 0 (0: off), got {self.log_every_steps}")
-        if self.checkpoint_every_steps < 0 or not self.checkpoint_every_minutes >= 0:
-            raise ValueError(f"checkpoint_every_steps and checkpoint_every_minutes must be >= 0, got "
-                             f"{self.checkpoint_every_steps} and {self.checkpoint_every_minutes}")
-        if not self.d_acc_threshold <= 1:
-            raise ValueError(f"d_acc_threshold must be <= 1 (an accuracy; 1 updates D every step, "
-                             f"< 0 never), got {self.d_acc_threshold}")
-        if not 0 <= self.beta_2 < 1:
-            raise ValueError(f"beta_2 must be in [0, 1), got {self.beta_2}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.loss == "wgan-gp" and self.d_acc_threshold < 1:
-            raise ValueError(f"loss 'wgan-gp' scores have no real/fake sign, so D's accuracy gate does not apply: "
-                             f"set d_acc_threshold to 1, got {self.d_acc_threshold}")
-        if self.gp_weight < 0:
-            raise ValueError(f"gp_weight must be >= 0, got {self.gp_weight}")
-        if self.n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
-        if self.d_passes not in D_PASSES:
-            raise ValueError(f"d_passes must be one of {D_PASSES}, got {self.d_passes!r}")
-        if self.instance_noise < 0 or self.instance_noise_steps < 0:
-            raise ValueError(f"instance_noise and instance_noise_steps must be >= 0, got "
-                             f"{self.instance_noise} and {self.instance_noise_steps}")
-        for name in (n.strip() for n in self.d_augment.split(",")):
-            if name not in AUGMENTS + ("none", ""):
-                raise ValueError(f"d_augment: unknown augmentation {name!r} in {self.d_augment!r}; "
-                                 f"use 'none' or a comma-separated subset of {AUGMENTS}")
-        if self.r1_gamma < 0:
-            raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma}")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.monitor_every_epochs < 0:
-            raise ValueError(f"monitor_every_epochs must be >= 0, got {self.monitor_every_epochs}")
+        self.check()
         if self.stop_at_gate and not self.monitor_every_epochs:
             raise ValueError("stop_at_gate needs the generation monitor: set monitor_every_epochs > 0")
-        if self.monitor_samples < 2:
-            raise ValueError(f"monitor_samples must be >= 2, got {self.monitor_samples}")
 
 
 @dataclass(frozen=True)
@@ -288,6 +250,12 @@ class Config:
                              "set data.val_fraction > 0")
         if self.algorithm == "vaegan":
             self.vaegan.validate()
+            unhonoured = [f"train.{name}={getattr(self.train, name)!r}" for name in VAEGAN_REFUSES
+                          if getattr(self.train, name) != getattr(GANRecipe, name)]
+            if unhonoured:
+                raise ValueError(f"{', '.join(unhonoured)} do not apply to the 3D-VAE-GAN (algorithm 'vaegan'), "
+                                 f"whose train step uses the paper's loss, one D pass per step and D's gate only "
+                                 f"(train.d_acc_threshold): leave them at their defaults")
             v = self.vaegan
             if v.recipe in FIXED_G_RECIPES and not (v.gan_run or self.train.init_from):
                 raise ValueError(f"vaegan.recipe {v.recipe!r} needs vaegan.gan_run (a trained 3D-GAN run directory"
@@ -306,7 +274,10 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
-        d = dict(d)
+        """The config of `d` (a config.json's contents); fields removed since are dropped by `legacy.upgrade`."""
+        from gan3d_tf.config.legacy import upgrade
+
+        d = upgrade(d)
         try:
             return cls(
                 model=ModelConfig(**d.pop("model", {})),

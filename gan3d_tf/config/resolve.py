@@ -11,22 +11,29 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from gan3d_tf.config.core import Config, default_preset, get_preset, parse_set
+from gan3d_tf.config.core import Config, TrainConfig, default_preset, get_preset, parse_set
+from gan3d_tf.config.options import options
 
-# flag -> config field it sets (None defaults mean "not given")
+
+
+def option_flags() -> dict[str, str]:
+    """{flag's dest: "train.FIELD"} of the training options that have a flag (`TrainConfig`'s field metadata)."""
+    return {f.metadata["flag"].lstrip("-").replace("-", "_"): f"train.{f.name}"
+            for f in options(TrainConfig) if f.metadata["flag"]}
+
+
+# flag -> config field it sets (None defaults mean "not given"); the training options' flags come from their fields
 OVERRIDES = {
     "category": "data.category",
     "data": "data.path",
     "builtin_size": "data.builtin_size",
-    "epochs": "train.epochs",
-    "batch_size": "train.batch_size",
-    "g_lr": "train.g_learning_rate",
-    "d_lr": "train.d_learning_rate",
-    "d_acc_threshold": "train.d_acc_threshold",
+    "val_fraction": "data.val_fraction",
     "z_prior": "model.z_distribution",
+    "d_norm": "model.d_norm",
     "seed": "seed",
     "init_from": "train.init_from",
-    "mixed_precision": "train.mixed_precision",
+    "betas": ("train.beta_1", "train.beta_2"),
+    **option_flags(),
     "model": "algorithm",
     "recipe": "vaegan.recipe",
     "gan_run": "vaegan.gan_run",
@@ -37,19 +44,6 @@ OVERRIDES = {
     "recon_loss": "vaegan.recon_loss",
     "view_distance": "vaegan.view_distance",
     "scene": "vaegan.scene",
-    "loss": "train.loss",
-    "d_norm": "model.d_norm",
-    "n_critic": "train.n_critic",
-    "gp_weight": "train.gp_weight",
-    "d_passes": "train.d_passes",
-    "ema_decay": "train.ema_decay",
-    "betas": ("train.beta_1", "train.beta_2"),
-    "val_fraction": "data.val_fraction",
-    "monitor_every": "train.monitor_every_epochs",
-    "checkpoint_every_steps": "train.checkpoint_every_steps",
-    "checkpoint_every_minutes": "train.checkpoint_every_minutes",
-    "log_every_steps": "train.log_every_steps",
-    "mesh_samples": "train.mesh_samples",
 }
 # fields a resumed run may change: they decide how long it trains and what it reports, not what it learns
 RESUMABLE = ("train.epochs", "train.monitor_every_epochs", "train.monitor_samples", "train.sample_every_epochs",
@@ -171,7 +165,9 @@ def changed_fields(saved: Config, given: dict) -> dict:
 
 
 def check_vaegan_flags(args, algorithm: str | None) -> None:
-    """Refuses 3D-VAE-GAN flags for a run that is not one (they would be ignored)."""
+    """Refuses 3D-VAE-GAN flags for a run that is not one, and --ema-decay for one (they would be ignored)."""
+    if algorithm == "vaegan" and getattr(args, "ema_decay", None) is not None:
+        raise ValueError("--ema-decay does not apply to --model vaegan: the 3D-VAE-GAN keeps no average of G")
     if algorithm != "vaegan":
         for flag in (flag for flag, field in OVERRIDES.items() if str(field).startswith("vaegan.")):
             if getattr(args, flag) is not None:

@@ -1,4 +1,4 @@
-"""GAN losses from discriminator logits, the WGAN-GP gradient penalty and the R1 penalty.
+"""GAN losses from discriminator logits, and the WGAN-GP gradient penalty.
 
     paper:   the paper's BCE from logits; D: BCE(real, 1) + BCE(fake, 0),
              G: the non-saturating BCE(fake, 1) (Wu et al. 2016, Goodfellow et al. 2014)
@@ -64,18 +64,3 @@ def gradient_penalty(discriminator, real, fake, alpha) -> tf.Tensor:
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
 
-
-def r1_penalty(discriminator, real) -> tf.Tensor:
-    """R1 (Mescheder et al. 2018): mean over real samples of ||grad_x D(x)||_2^2.
-
-    Penalising D's slope on the data keeps a winning D from growing sharp
-    (the regulariser of StyleGAN's non-saturating loss). D's loss adds
-    gamma / 2 times this. Call it inside the tape that differentiates D's
-    loss (double backprop).
-
-    Args:
-        discriminator: D, called with `training=True`.
-        real: [batch, R, R, R] float32 real shapes.
-    """
-    grads = input_gradients(discriminator, real)
-    return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
-from gan3d_tf.config import LATENT_LOSSES, RECIPES, RECON_LOSSES
+from gan3d_tf.config import LATENT_LOSSES, RECIPES, RECON_LOSSES, GANRecipe
 from gan3d_tf.models.gan3d import GAN3D
 from gan3d_tf.models.reparameterize import Reparameterize
 
@@ -148,7 +150,12 @@ class VAEGAN3D(GAN3D):
 
     def __init__(self, encoder, generator, discriminator, kl_weight=5.0, recon_weight=1e-4, recipe="joint",
                  d_acc_threshold=0.8, seed=0, recon_loss="l2", latent_loss="direction", **kwargs):
-        super().__init__(generator, discriminator, d_acc_threshold=d_acc_threshold, seed=seed, **kwargs)
+        # the train step below honours D's gate only: the other GAN options would be silently ignored
+        unhonoured = sorted(set(kwargs) & {f.name for f in dataclasses.fields(GANRecipe)})
+        if unhonoured:
+            raise ValueError(f"VAEGAN3D does not take {', '.join(unhonoured)}: the 3D-VAE-GAN trains with the "
+                             f"paper's loss, one D pass per step and no average of G; only d_acc_threshold applies")
+        super().__init__(generator, discriminator, GANRecipe(d_acc_threshold=d_acc_threshold), seed=seed, **kwargs)
         if encoder.z_dim != generator.z_dim:
             raise ValueError(f"encoder gives z of size {encoder.z_dim} but the generator takes {generator.z_dim}")
         if recipe not in RECIPES:
@@ -220,8 +227,8 @@ class VAEGAN3D(GAN3D):
             kl = tf.reduce_mean(kl_divergence(mean, log_variance, self.prior_mean, self.prior_variance))
             e_loss = self.kl_weight * kl + self.recon_weight * recon_err
             if joint:
-                fake = self.generator(self.sample_z(batch), training=True)
-                real_logits, fake_logits, d_loss, gan_g_loss = self.gan_losses(real, fake)
+                fake = self.generator(self.draw_z(batch), training=True)
+                real_logits, fake_logits, d_loss, gan_g_loss = self.score_and_losses(real, fake)
                 g_loss = gan_g_loss + self.recon_weight * recon_err
                 g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)
                 d_scaled = self.d_optimizer.scale_loss(d_loss / replicas)
@@ -259,7 +266,9 @@ class VAEGAN3D(GAN3D):
 
     def get_config(self):
         config = super().get_config()
+        config.pop("recipe")  # the GAN recipe: d_acc_threshold only
         config.update({
+            "d_acc_threshold": self.gan_recipe.d_acc_threshold,
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "kl_weight": self.kl_weight,
             "recon_weight": self.recon_weight,
@@ -272,5 +281,6 @@ class VAEGAN3D(GAN3D):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return super().from_config(config)
+        for part in ("encoder", "generator", "discriminator"):
+            config[part] = keras.saving.deserialize_keras_object(config[part])
+        return cls(**config)

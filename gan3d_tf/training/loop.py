@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan3d_tf.config import Config
+from gan3d_tf.config import Config, GANRecipe
 from gan3d_tf.data import procedural
 from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset, view_dataset
 from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz, split_categories
@@ -135,11 +135,7 @@ def build_gan(config: Config) -> GAN3D:
                        seed=config.seed, latent_loss=v.latent_loss)
         optimizers["e_optimizer"] = keras.optimizers.Adam(v.e_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
     else:
-        gan = GAN3D(generator, discriminator, d_acc_threshold=t.d_acc_threshold, seed=config.seed, loss=t.loss,
-                    gp_weight=t.gp_weight, n_critic=t.n_critic, d_passes=t.d_passes, ema_decay=t.ema_decay,
-                    instance_noise=t.instance_noise, instance_noise_steps=t.instance_noise_steps,
-                    r1_gamma=t.r1_gamma, d_augment=t.d_augment,
-                    binarize_fake=t.binarize_fake)
+        gan = GAN3D(generator, discriminator, GANRecipe.of(t), seed=config.seed)
     if policy == "mixed_float16":
         optimizers = {k: keras.optimizers.LossScaleOptimizer(o) for k, o in optimizers.items()}
     gan.compile(**optimizers)
