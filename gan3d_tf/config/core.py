@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gan3d_tf.config.options import option
-from gan3d_tf.config.recipe import D_PASSES, LOSSES, VAEGAN_REFUSES, GANRecipe
+from gan3d_tf.config.recipe import VAEGAN_REFUSES, GANRecipe
 
 Z_DISTRIBUTIONS = ("uniform", "normal")
 D_NORMS = ("batch", "layer", "none", "spectral")  # normalisations of D's hidden convs (gan3d_tf.models.discriminator)

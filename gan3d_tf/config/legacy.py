@@ -6,8 +6,8 @@ config.json of runs made before. A removed field holding its "off" value
 is dropped, so that such a run resumes; one that was on is refused, naming
 the field, as this code cannot train what that run trained.
 
-Checkpoints: runs saved before step counting have no `step` variable
-(`training.loop.open_run` restores them without it).
+Checkpoints: runs saved before step counting have no `step` variable;
+`restore_checkpoint` restores them without it.
 """
 
 from __future__ import annotations
@@ -41,3 +41,17 @@ def upgrade(config: dict) -> dict:
     if "train" in config:
         config["train"] = train
     return config
+
+
+def restore_checkpoint(checkpoint, parts: dict, path: str) -> None:
+    """Restores the checkpoint at `path` into `checkpoint` (made of `parts` and `step`), every value consumed.
+
+    A checkpoint saved before step checkpoints (epoch ends only) has no `step`: it is restored into `parts`
+    alone, and `step` stays 0 (`training.loop.train` then counts the steps from the epoch).
+    """
+    import tensorflow as tf
+
+    if "step/.ATTRIBUTES/VARIABLE_VALUE" in dict(tf.train.list_variables(path)):
+        checkpoint.restore(path).assert_consumed()
+    else:
+        tf.train.Checkpoint(**parts).restore(path).assert_consumed()

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan3d_tf.config import Config, GANRecipe
+from gan3d_tf.config.legacy import restore_checkpoint
 from gan3d_tf.data import procedural
 from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset, view_dataset
 from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz, split_categories
@@ -203,10 +204,7 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
         latest = tf.train.latest_checkpoint(str(saved))  # the manager's own when it writes there
         if latest is None:
             raise FileNotFoundError(f"no checkpoint to resume from in {saved}")
-        if "step/.ATTRIBUTES/VARIABLE_VALUE" in dict(tf.train.list_variables(latest)):
-            checkpoint.restore(latest).assert_consumed()
-        else:  # saved before step checkpoints: epoch ends only; `train` counts its steps from `epoch`
-            tf.train.Checkpoint(**parts).restore(latest).assert_consumed()
+        restore_checkpoint(checkpoint, parts, latest)
     return Run(gan, checkpoint, manager, epoch, step)
 
 
