@@ -6,7 +6,6 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from conftest import tiny_config
 from gan3d_tf.data.latent_pairs import latent_dataset

@@ -5,12 +5,10 @@ Depends on `gan3d_tf.models`, `gan3d_tf.data`, `gan3d_tf.metrics` and
 """
 
 from gan3d_tf.training.builders import build_discriminator, build_encoder, build_generator, dtype_policy
-from gan3d_tf.training.loop import (
-    Run, build_gan, check_run_dir, fixed_z, load_training_data, make_strategy, n_held_out, open_run, split_validation,
-    train,
-)
+from gan3d_tf.training.loop import Run, build_gan, check_run_dir, fixed_z, make_strategy, open_run, train
 from gan3d_tf.training.multiworker import WorkerRole, check_algorithm, parse_tf_config, worker_role
 from gan3d_tf.training.run_dir import RunDir, load_network
+from gan3d_tf.training.shapes import load_training_data, n_held_out, split_validation
 from gan3d_tf.training.step_checkpoint import NonFiniteError, StepCheckpoint
 
 __all__ = ["NonFiniteError", "Run", "RunDir", "StepCheckpoint", "WorkerRole", "build_discriminator", "build_encoder",

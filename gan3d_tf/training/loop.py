@@ -5,7 +5,6 @@ The run directory's layout is described in `gan3d_tf.training.run_dir`.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from dataclasses import dataclass
@@ -17,10 +16,8 @@ import tensorflow as tf
 
 from gan3d_tf.config import Config, GANRecipe
 from gan3d_tf.config.legacy import restore_checkpoint
-from gan3d_tf.data import procedural
 from gan3d_tf.data.pipeline import steps_per_epoch, training_dataset, view_dataset
-from gan3d_tf.data.voxel_npz import VoxelSet, load_voxel_npz, split_categories
-from gan3d_tf.datasets import VOXEL_DATASETS
+from gan3d_tf.data.voxel_npz import VoxelSet
 from gan3d_tf.metrics.iou import mean_pairwise_iou
 from gan3d_tf.models.gan3d import GAN3D, sample_z
 from gan3d_tf.models.vaegan3d import VAEGAN3D
@@ -31,6 +28,7 @@ from gan3d_tf.training.multiworker import (
 )
 from gan3d_tf.training.progress import RunProgress, plan_line
 from gan3d_tf.training.run_dir import copy_trained, load_init_weights
+from gan3d_tf.training.shapes import load_training_data, split_validation
 from gan3d_tf.training.sample_grid import SampleGrid
 from gan3d_tf.training.step_checkpoint import NonFiniteError, StepCheckpoint, first_non_finite
 from gan3d_tf.training.step_scalars import StepScalars
@@ -60,62 +58,6 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name in ("auto", "default"):
         return tf.distribute.get_strategy()
     raise ValueError(f"unknown strategy {name!r}; choose auto, mirrored, default or multiworker")
-
-
-def load_training_data(config: Config) -> VoxelSet:
-    """The training grids for `config.data` at `config.model.resolution`.
-
-    Raises:
-        FileNotFoundError / ValueError: see `load_voxel_npz` and
-            `procedural.make_dataset`; raised before any model is built.
-    """
-    data, res = config.data, config.model.resolution
-    if data.path is not None:
-        return load_voxel_npz(data.path, data.category, "train", resolution=res)
-    categories = procedural.CATEGORIES if data.category == "all" else split_categories(data.category)
-    for c in categories:
-        if c not in procedural.CATEGORIES:
-            close = difflib.get_close_matches(c, procedural.CATEGORIES, n=1)
-            raise ValueError(
-                f"unknown category {c!r} for the built-in data{f' (did you mean {close[0]!r}?)' if close else ''}; "
-                f"choose one of {list(procedural.CATEGORIES)} or 'all', or give --data FILE.npz or a data set name "
-                f"({', '.join(VOXEL_DATASETS)}) for other classes"
-            )
-    per_class = [procedural.make_dataset(c, data.builtin_size, res, seed=config.seed) for c in categories]
-    labels = np.concatenate([np.full(len(v), i) for i, v in enumerate(per_class)])
-    return VoxelSet(np.concatenate(per_class), labels, tuple(categories), 0, "builtin-procedural")
-
-
-def n_held_out(n: int, fraction: float) -> int:
-    """How many of `n` shapes `split_validation` holds out for `fraction` (at least 2; 0 for no fraction).
-
-    Args:
-        n: the number of shapes.
-        fraction: the fraction held out (`data.val_fraction`).
-    """
-    return max(2, int(round(fraction * n))) if fraction else 0
-
-
-def split_validation(data: VoxelSet, fraction: float, seed: int) -> tuple[VoxelSet, VoxelSet | None]:
-    """(train, held out): a seeded random `fraction` of `data`'s shapes held out, or (data, None) for 0.
-
-    The held-out shapes are never trained on; the generation monitor scores
-    samples against them (tune on these, never on a test split).
-    """
-    if not fraction:
-        return data, None
-    order = np.random.default_rng(seed + 7919).permutation(len(data.voxels))
-    n_val = n_held_out(len(order), fraction)
-    if n_val >= len(order):
-        raise ValueError(f"val_fraction {fraction} leaves no training shapes out of {len(order)}")
-    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
-
-    def part(idx, tag):
-        train = tag == "train"  # the skip counts stay with the training part
-        return VoxelSet(data.voxels[idx], data.labels[idx], data.classes, data.n_empty_skipped if train else 0,
-                        f"{data.source} ({tag} part, seed {seed})", data.n_nonfinite_skipped if train else 0)
-
-    return part(train, "train"), part(val, "held-out")
 
 
 def build_gan(config: Config) -> GAN3D:
