@@ -31,9 +31,16 @@ from gan3d_tf.tf_startup import import_tensorflow as _import_tensorflow
 
 _import_tensorflow()  # without TensorFlow's start-up lines, printed twice otherwise (gan3d_tf.tf_startup)
 
-from gan3d_tf.config import PRESETS, Config, DataConfig, ModelConfig, TrainConfig, get_preset
-from gan3d_tf.models import (
-    GAN3D, VAEGAN3D, Discriminator, Encoder, Generator, LinearHead, MinibatchStddev, Reparameterize,
+from gan3d_tf.config import PRESETS, Config, DataConfig, ModelConfig, TrainConfig, get_preset  # noqa: E402
+from gan3d_tf.models import (  # noqa: E402
+    GAN3D,
+    VAEGAN3D,
+    Discriminator,
+    Encoder,
+    Generator,
+    LinearHead,
+    MinibatchStddev,
+    Reparameterize,
 )
 
 __all__ = [

@@ -91,14 +91,33 @@ class Source:
 
 
 SOURCES = {
-    "modelnet10": Source("modelnet10", "ModelNet10", "http://3dvision.princeton.edu/projects/2014/3DShapeNets/"
-                         "ModelNet10.zip", "ModelNet10.zip", None, "ModelNet10", MODELNET10_CLASSES),
-    "modelnet40": Source("modelnet40", "ModelNet40", "http://modelnet.cs.princeton.edu/ModelNet40.zip",
-                         "ModelNet40.zip", None, "ModelNet40", MODELNET40_CLASSES),
-    "ikea": Source("ikea", "IKEA (Girdhar et al.'s processed test set)",
-                   f"https://github.com/rohitgirdhar/GenerativePredictableVoxels/archive/{IKEA_COMMIT}.zip",
-                   f"GenerativePredictableVoxels-{IKEA_COMMIT}.zip", None,
-                   f"GenerativePredictableVoxels-{IKEA_COMMIT}/dataset/IKEA", None),
+    "modelnet10": Source(
+        "modelnet10",
+        "ModelNet10",
+        "http://3dvision.princeton.edu/projects/2014/3DShapeNets/ModelNet10.zip",
+        "ModelNet10.zip",
+        None,
+        "ModelNet10",
+        MODELNET10_CLASSES,
+    ),
+    "modelnet40": Source(
+        "modelnet40",
+        "ModelNet40",
+        "http://modelnet.cs.princeton.edu/ModelNet40.zip",
+        "ModelNet40.zip",
+        None,
+        "ModelNet40",
+        MODELNET40_CLASSES,
+    ),
+    "ikea": Source(
+        "ikea",
+        "IKEA (Girdhar et al.'s processed test set)",
+        f"https://github.com/rohitgirdhar/GenerativePredictableVoxels/archive/{IKEA_COMMIT}.zip",
+        f"GenerativePredictableVoxels-{IKEA_COMMIT}.zip",
+        None,
+        f"GenerativePredictableVoxels-{IKEA_COMMIT}/dataset/IKEA",
+        None,
+    ),
 }
 VOXEL_DATASETS = ("modelnet10", "modelnet40")  # the names `--data` takes
 
@@ -161,12 +180,19 @@ def download(source: Source, cache_dir=None, base_url: str | None = None) -> Pat
     target = cache_root(cache_dir) / source.archive
     target.parent.mkdir(parents=True, exist_ok=True)  # else get_file falls back to /tmp/.keras
     try:
-        path = keras.utils.get_file(source.archive, origin=url, file_hash=source.sha256,
-                                    cache_dir=str(cache_root(cache_dir).parent), cache_subdir=CACHE_SUBDIR)
+        path = keras.utils.get_file(
+            source.archive,
+            origin=url,
+            file_hash=source.sha256,
+            cache_dir=str(cache_root(cache_dir).parent),
+            cache_subdir=CACHE_SUBDIR,
+        )
     except Exception as e:  # get_file raises a bare Exception for URL errors, ValueError for a bad hash
-        raise DatasetError(f"{source.title}: could not download {url} ({type(e).__name__}: {e}); check the "
-                           f"connection, set {MIRROR_ENV} to a mirror that holds {source.archive}, or put the "
-                           f"archive at {target} by hand") from e
+        raise DatasetError(
+            f"{source.title}: could not download {url} ({type(e).__name__}: {e}); check the "
+            f"connection, set {MIRROR_ENV} to a mirror that holds {source.archive}, or put the "
+            f"archive at {target} by hand"
+        ) from e
     return Path(path)
 
 
@@ -186,14 +212,19 @@ def extract(source: Source, archive: Path, into: Path, base_url: str | None = No
     url = archive_url(source, base_url)
     try:
         with zipfile.ZipFile(archive) as z:
-            members = [m for m in z.infolist() if not m.filename.startswith("__MACOSX/")
-                       and not Path(m.filename).name.startswith("._")]
+            members = [
+                m
+                for m in z.infolist()
+                if not m.filename.startswith("__MACOSX/") and not Path(m.filename).name.startswith("._")
+            ]
             for m in members:
                 z.extract(m, into)  # checks every member's CRC
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:  # truncated or corrupt; not a full disk
         archive.unlink(missing_ok=True)
-        raise DatasetError(f"{archive} (from {url}) is not a readable zip archive ({type(e).__name__}: {e}); "
-                           f"it was deleted, so the next call downloads it again") from e
+        raise DatasetError(
+            f"{archive} (from {url}) is not a readable zip archive ({type(e).__name__}: {e}); "
+            f"it was deleted, so the next call downloads it again"
+        ) from e
     root = into / source.root
     if not root.is_dir():
         found = sorted(p.name for p in into.iterdir())
@@ -201,8 +232,14 @@ def extract(source: Source, archive: Path, into: Path, base_url: str | None = No
     return root
 
 
-def fetch(name: str, resolution: int = 32, cache_dir=None, base_url: str | None = None, workers: int | None = None,
-          progress: bool = True) -> Path:
+def fetch(
+    name: str,
+    resolution: int = 32,
+    cache_dir=None,
+    base_url: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Path:
     """The cached voxel `.npz` of a ModelNet set, downloaded and voxelized first when it is not cached.
 
     Args:
@@ -232,8 +269,10 @@ def fetch(name: str, resolution: int = 32, cache_dir=None, base_url: str | None 
         root = extract(source, archive, Path(tmp), base_url)
         folders = tuple(sorted(p.name for p in root.iterdir() if p.is_dir()))
         if folders != source.classes:
-            raise DatasetError(f"{archive} (from {archive_url(source, base_url)}): {source.root}/ has the class "
-                               f"folders {list(folders)}, expected {source.title}'s {list(source.classes)}")
+            raise DatasetError(
+                f"{archive} (from {archive_url(source, base_url)}): {source.root}/ has the class "
+                f"folders {list(folders)}, expected {source.title}'s {list(source.classes)}"
+            )
         try:
             summary = prepare(root, out, resolution, fill="solid", workers=workers, fmt="mesh", progress=progress)
         except (ValueError, FileNotFoundError) as e:
@@ -241,12 +280,19 @@ def fetch(name: str, resolution: int = 32, cache_dir=None, base_url: str | None 
     if tuple(summary["classes"]) != source.classes:  # prepare labels the sorted class folders
         out.unlink()
         raise DatasetError(f"{out}: classes {summary['classes']} are not {source.title}'s {list(source.classes)}")
-    record = {"name": name, "url": archive_url(source, base_url), "archive": str(archive),
-              "archive_sha256": sha256_of(archive), **{k: summary[k] for k in (
-                  "resolution", "fill", "n_train", "n_test", "n_skipped", "skipped")}}
+    record = {
+        "name": name,
+        "url": archive_url(source, base_url),
+        "archive": str(archive),
+        "archive_sha256": sha256_of(archive),
+        **{k: summary[k] for k in ("resolution", "fill", "n_train", "n_test", "n_skipped", "skipped")},
+    }
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{source.title}: {summary['n_train']} train and {summary['n_test']} test grids, "
-          f"{summary['n_skipped']} meshes skipped -> {out}", flush=True)
+    print(
+        f"{source.title}: {summary['n_train']} train and {summary['n_test']} test grids, "
+        f"{summary['n_skipped']} meshes skipped -> {out}",
+        flush=True,
+    )
     return out
 
 
@@ -332,9 +378,11 @@ def ikea_dir(cache_dir=None, base_url: str | None = None, expected_sha256: str =
         root = extract(source, archive, Path(tmp), base_url)
         n, digest = content_digest(root)
         if digest != expected_sha256:
-            raise DatasetError(f"{archive} (from {archive_url(source, base_url)}): its {n} IKEA files have the "
-                               f"content SHA-256 {digest}, expected {expected_sha256}; delete the archive and "
-                               f"download it again")
+            raise DatasetError(
+                f"{archive} (from {archive_url(source, base_url)}): its {n} IKEA files have the "
+                f"content SHA-256 {digest}, expected {expected_sha256}; delete the archive and "
+                f"download it again"
+            )
         staged = Path(tmp) / "ikea"
         staged.mkdir()
         for part in IKEA_PARTS:
@@ -420,14 +468,18 @@ def main(argv=None) -> int:
     """
     p = argparse.ArgumentParser(prog="python -m gan3d_tf.datasets", description=__doc__.split("\n\n")[0])
     p.add_argument("name", choices=(*VOXEL_DATASETS, "ikea"), help="the data set")
-    p.add_argument("--resolution", type=int, choices=RESOLUTIONS, default=32,
-                   help="grid side of the ModelNet sets (default: 32)")
+    p.add_argument(
+        "--resolution", type=int, choices=RESOLUTIONS, default=32, help="grid side of the ModelNet sets (default: 32)"
+    )
     p.add_argument("--workers", type=int, help="processes voxelizing meshes (default: every CPU)")
     p.add_argument("--cache-dir", help="cache directory (default: $KERAS_HOME or ~/.keras; files go to datasets/)")
     args = p.parse_args(argv)
     try:
-        path = (ikea_dir(args.cache_dir) if args.name == "ikea"
-                else fetch(args.name, args.resolution, args.cache_dir, workers=args.workers))
+        path = (
+            ikea_dir(args.cache_dir)
+            if args.name == "ikea"
+            else fetch(args.name, args.resolution, args.cache_dir, workers=args.workers)
+        )
     except DatasetError as e:
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 2

@@ -16,12 +16,28 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
 SHARED_DATA = Path(os.environ.get("GAN3D_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SHARED_FILES = ("modelnet10_vox32.npz", "modelnet40_pts1024_f16.npz", "ikea/Lists/Images.txt")
-HOW_TO_GET = ("they check the project's copies of ModelNet and IKEA, see the README's Data section "
-              "(GAN3D_SHARED_DATA=DIR reads them from DIR); to download the data sets: gan3d_tf.datasets, "
-              "e.g. python -m gan3d_tf.datasets modelnet10")
+HOW_TO_GET = (
+    "they check the project's copies of ModelNet and IKEA, see the README's Data section "
+    "(GAN3D_SHARED_DATA=DIR reads them from DIR); to download the data sets: gan3d_tf.datasets, "
+    "e.g. python -m gan3d_tf.datasets modelnet10"
+)
 # flags of a 16^3 model with two narrow stages, for CLI tests that train (`train.py ... *TINY_MODEL_FLAGS`)
-TINY_MODEL_FLAGS = ("--preset", "smoke", "--batch-size", "8", "--d-lr", "1e-3", "--set", "model.resolution=16",
-                    "--set", "model.z_dim=16", "--set", "model.g_widths=[16,8]", "--set", "model.d_widths=[8,16]")
+TINY_MODEL_FLAGS = (
+    "--preset",
+    "smoke",
+    "--batch-size",
+    "8",
+    "--d-lr",
+    "1e-3",
+    "--set",
+    "model.resolution=16",
+    "--set",
+    "model.z_dim=16",
+    "--set",
+    "model.g_widths=[16,8]",
+    "--set",
+    "model.d_widths=[8,16]",
+)
 
 
 def missing_shared_data() -> list[str]:
@@ -40,8 +56,9 @@ def pytest_terminal_summary(terminalreporter):
     """One line at the end when realdata tests were skipped: how many, and how to get the data."""
     skipped = [r for r in terminalreporter.stats.get("skipped", []) if "realdata" in r.keywords]
     if skipped:
-        terminalreporter.write_line(f"{len(skipped)} realdata tests skipped: real data not found at {SHARED_DATA}; "
-                                    + HOW_TO_GET)
+        terminalreporter.write_line(
+            f"{len(skipped)} realdata tests skipped: real data not found at {SHARED_DATA}; " + HOW_TO_GET
+        )
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +124,7 @@ def real_batch(n=8, r=16, seed=0):
     x = np.zeros((n, r, r, r), np.float32)
     for i in range(n):
         a, b, h = rng.integers(3, 8, size=3)
-        x[i, 8 - a // 2:8 + a // 2 + 1, 8 - b // 2:8 + b // 2 + 1, :h] = 1
+        x[i, 8 - a // 2 : 8 + a // 2 + 1, 8 - b // 2 : 8 + b // 2 + 1, :h] = 1
     return x
 
 

@@ -78,9 +78,13 @@ class DumpState(keras.callbacks.Callback):
         gan = self.model
         nets = [gan.generator, gan.discriminator] + ([gan.ema_generator] if gan.ema_generator is not None else [])
         state = {f"net/{net.name}/{v.path}": v.numpy() for net in nets for v in net.weights}
-        state.update({"opt/g_iterations": gan.g_optimizer.iterations.numpy(),
-                      "opt/d_iterations": gan.d_optimizer.iterations.numpy(),
-                      "steps_done": gan.steps_done.numpy()})
+        state.update(
+            {
+                "opt/g_iterations": gan.g_optimizer.iterations.numpy(),
+                "opt/d_iterations": gan.d_optimizer.iterations.numpy(),
+                "steps_done": gan.steps_done.numpy(),
+            }
+        )
         scratch = Path(tempfile.gettempdir()).glob("gan3d-*")  # named gan3d-<task type><index>-<random>
         entries = [f"{d.name.rsplit('-', 1)[0]}/{e.name}" for d in scratch for e in d.iterdir()]
         state["scratch"] = np.array(sorted(entries), dtype=str)
@@ -97,7 +101,10 @@ if __name__ == "__main__":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
         make_strategy = training.make_strategy
-        training.make_strategy = lambda name: (tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(n)])
-                                               if name == "mirrored" else make_strategy(name))
+        training.make_strategy = lambda name: (
+            tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(n)])
+            if name == "mirrored"
+            else make_strategy(name)
+        )
     tf.config.experimental.enable_op_determinism()  # no TensorFlow op runs before the strategy is made
     sys.exit(main(sys.argv[2:], callbacks_extra=[DumpState(sys.argv[1])]))

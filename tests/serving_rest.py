@@ -124,8 +124,9 @@ def request_inputs(request: dict, signature) -> tuple[dict, str]:
 
 def _json_value(name: str, array: np.ndarray):
     if array.dtype == object:  # strings
-        encode = ((lambda b: {"b64": base64.b64encode(b).decode()}) if name.endswith("_bytes") else
-                  (lambda b: b.decode()))
+        encode = (
+            (lambda b: {"b64": base64.b64encode(b).decode()}) if name.endswith("_bytes") else (lambda b: b.decode())
+        )
         return np.vectorize(encode, otypes=[object])(array).tolist() if array.ndim else encode(array.item())
     return array.tolist()
 
@@ -144,8 +145,12 @@ def predict(loaded, request: dict) -> dict:
     signature = loaded.signatures[signature_name]
     inputs, form = request_inputs(request, signature)
     specs = signature.structured_input_signature[1]
-    outputs = {name: value.numpy() for name, value in signature(
-        **{name: tf.constant(value, dtype=specs[name].dtype) for name, value in inputs.items()}).items()}
+    outputs = {
+        name: value.numpy()
+        for name, value in signature(
+            **{name: tf.constant(value, dtype=specs[name].dtype) for name, value in inputs.items()}
+        ).items()
+    }
     names = sorted(outputs)
     if form == "columnar":
         if len(names) == 1:
@@ -155,6 +160,8 @@ def predict(loaded, request: dict) -> dict:
     if len(sizes) != 1 or None in sizes:
         raise RestError(f"row format needs outputs of one batch size, got {sizes}")
     columns = {name: _json_value(name, outputs[name]) for name in names}
-    rows = [columns[names[0]][i] if len(names) == 1 else {name: columns[name][i] for name in names}
-            for i in range(sizes.pop())]
+    rows = [
+        columns[names[0]][i] if len(names) == 1 else {name: columns[name][i] for name in names}
+        for i in range(sizes.pop())
+    ]
     return json.loads(json.dumps({"predictions": rows}))

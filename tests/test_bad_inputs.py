@@ -72,49 +72,83 @@ def ragged(path):
 VOXEL_CASES = {
     "truncated": (truncated, ("error", "not a readable .npz", {})),
     "corrupt_member": (corrupt_member, ("error", "X_train cannot be read (BadZipFile", {})),
-    "not_a_zip": (lambda p: p.write_text("X_train,y_train\n0,1\n"),
-                  ("error", "not a readable .npz file (not a zip archive: it starts with b'X_trai')", {})),
+    "not_a_zip": (
+        lambda p: p.write_text("X_train,y_train\n0,1\n"),
+        ("error", "not a readable .npz file (not a zip archive: it starts with b'X_trai')", {}),
+    ),
     "empty_file": (lambda p: p.write_bytes(b""), ("error", "not a zip archive: it starts with b''", {})),
     "npy_named_npz": (npy_as_npz, ("error", "not a .npz file but a single uint8 array of shape (4, 6, 6, 6)", {})),
-    "missing_keys": (lambda p: save(p, X_train=None, y_train=None, voxels=grids()),
-                     ("error", "missing key(s) ['X_train', 'y_train']",
-                      {"prepare": "unknown .npz keys ['classes', 'voxels']", "merge": "needs X_train and y_train"})),
-    "strings": (lambda p: save(p, X_train=np.full((4, R, R, R), "1")),
-                ("error", "X_train must hold 0/1 occupancies (bool, integer or float), got dtype <U1", {})),
+    "missing_keys": (
+        lambda p: save(p, X_train=None, y_train=None, voxels=grids()),
+        (
+            "error",
+            "missing key(s) ['X_train', 'y_train']",
+            {"prepare": "unknown .npz keys ['classes', 'voxels']", "merge": "needs X_train and y_train"},
+        ),
+    ),
+    "strings": (
+        lambda p: save(p, X_train=np.full((4, R, R, R), "1")),
+        ("error", "X_train must hold 0/1 occupancies (bool, integer or float), got dtype <U1", {}),
+    ),
     "complex": (lambda p: save(p, X_train=grids(dtype=np.complex64)), ("error", "got dtype complex64", {})),
     "object_array": (ragged, ("error", "X_train cannot be read (ValueError: Object arrays", {})),
-    "wrong_rank": (lambda p: save(p, X_train=grids()[:, 0]),
-                   ("error", "X_train must have shape [N, R, R, R], got (4, 6, 6)", {})),
+    "wrong_rank": (
+        lambda p: save(p, X_train=grids()[:, 0]),
+        ("error", "X_train must have shape [N, R, R, R], got (4, 6, 6)", {}),
+    ),
     "not_cubes": (lambda p: save(p, X_train=grids()[..., :3]), ("error", "got (4, 6, 6, 3)", {})),
-    "all_nan": (lambda p: save(p, X_train=np.full((4, R, R, R), np.nan, np.float32)),
-                ("error", "4 holding NaN or inf", {"prepare": "nothing converted (4 skipped)"})),
+    "all_nan": (
+        lambda p: save(p, X_train=np.full((4, R, R, R), np.nan, np.float32)),
+        ("error", "4 holding NaN or inf", {"prepare": "nothing converted (4 skipped)"}),
+    ),
     "one_nan_grid": (lambda p: save(p, X_train=with_value(np.nan)), ("skip", 1)),
     "one_inf_grid": (lambda p: save(p, X_train=with_value(-np.inf, np.float64)), ("skip", 1)),
-    "huge_value": (lambda p: save(p, X_train=with_value(1e30)),
-                   ("error", "X_train[2, 1, 2, 3] = 1e+30 is not an occupancy 0 or 1", {})),
-    "value_0.5": (lambda p: save(p, X_train=with_value(0.5)),
-                  ("error", "X_train[2, 1, 2, 3] = 0.5 is not an occupancy", {})),
-    "value_255": (lambda p: save(p, X_train=grids() * 255),
-                  ("error", "X_train[0, 1, 1, 1] = 255 is not an occupancy", {})),
-    "value_negative": (lambda p: save(p, X_train=with_value(-1, np.int16)),
-                       ("error", "X_train[2, 1, 2, 3] = -1 is not", {})),
-    "empty_arrays": (lambda p: save(p, X_train=grids(0), y_train=np.zeros(0, int)),
-                     ("error", "no non-empty train grids",
-                      {"prepare": "nothing converted", "merge": "no grids in ['X_train']"})),
-    "label_out_of_range": (lambda p: save(p, y_train=np.array([0, 1, 2, 3])),
-                           ("error", "y_train[3] = 3 is outside the class list 0..2 (bed ... sofa)", {})),
-    "label_99_without_classes": (lambda p: save(p, y_train=np.array([0, 1, 2, 99]), classes=None),
-                                 ("error", "y_train[3] = 99 is outside the class list 0..39 (airplane ... xbox)", {})),
+    "huge_value": (
+        lambda p: save(p, X_train=with_value(1e30)),
+        ("error", "X_train[2, 1, 2, 3] = 1e+30 is not an occupancy 0 or 1", {}),
+    ),
+    "value_0.5": (
+        lambda p: save(p, X_train=with_value(0.5)),
+        ("error", "X_train[2, 1, 2, 3] = 0.5 is not an occupancy", {}),
+    ),
+    "value_255": (
+        lambda p: save(p, X_train=grids() * 255),
+        ("error", "X_train[0, 1, 1, 1] = 255 is not an occupancy", {}),
+    ),
+    "value_negative": (
+        lambda p: save(p, X_train=with_value(-1, np.int16)),
+        ("error", "X_train[2, 1, 2, 3] = -1 is not", {}),
+    ),
+    "empty_arrays": (
+        lambda p: save(p, X_train=grids(0), y_train=np.zeros(0, int)),
+        ("error", "no non-empty train grids", {"prepare": "nothing converted", "merge": "no grids in ['X_train']"}),
+    ),
+    "label_out_of_range": (
+        lambda p: save(p, y_train=np.array([0, 1, 2, 3])),
+        ("error", "y_train[3] = 3 is outside the class list 0..2 (bed ... sofa)", {}),
+    ),
+    "label_99_without_classes": (
+        lambda p: save(p, y_train=np.array([0, 1, 2, 99]), classes=None),
+        ("error", "y_train[3] = 99 is outside the class list 0..39 (airplane ... xbox)", {}),
+    ),
     "negative_label": (lambda p: save(p, y_train=np.array([0, -1, 2, 1])), ("error", "y_train[1] = -1 is outside", {})),
-    "float_labels": (lambda p: save(p, y_train=np.array([0.0, 1.0, 2.0, 1.5])),
-                     ("error", "y_train must hold integer labels, got dtype float64", {})),
-    "string_labels": (lambda p: save(p, y_train=np.array(["bed", "chair", "sofa", "chair"])),
-                      ("error", "y_train must hold integer labels, got dtype <U5", {})),
-    "mismatched_lengths": (lambda p: save(p, y_train=np.array([0, 1, 2])),
-                           ("error", "y_train must have shape [4] to match X_train, got (3,)", {})),
+    "float_labels": (
+        lambda p: save(p, y_train=np.array([0.0, 1.0, 2.0, 1.5])),
+        ("error", "y_train must hold integer labels, got dtype float64", {}),
+    ),
+    "string_labels": (
+        lambda p: save(p, y_train=np.array(["bed", "chair", "sofa", "chair"])),
+        ("error", "y_train must hold integer labels, got dtype <U5", {}),
+    ),
+    "mismatched_lengths": (
+        lambda p: save(p, y_train=np.array([0, 1, 2])),
+        ("error", "y_train must have shape [4] to match X_train, got (3,)", {}),
+    ),
     "labels_2d": (lambda p: save(p, y_train=np.zeros((4, 1), int)), ("error", "got (4, 1)", {})),
-    "empty_class_list": (lambda p: save(p, classes=np.array([], str)),
-                         ("error", "classes must be a non-empty 1-D list of names, got shape (0,)", {})),
+    "empty_class_list": (
+        lambda p: save(p, classes=np.array([], str)),
+        ("error", "classes must be a non-empty 1-D list of names, got shape (0,)", {}),
+    ),
 }
 
 
@@ -176,8 +210,11 @@ def test_nan_grids_of_other_classes_do_not_count(tmp_path):
     assert (len(s.voxels), s.n_nonfinite_skipped, s.n_empty_skipped) == (2, 0, 0)
     assert load_voxel_npz(tmp_path / "v.npz", "sofa,bed").n_nonfinite_skipped == 1
     # an evaluation set keeps every grid: a NaN grid is then an error, not a smaller set
-    expect_named_error(lambda: load_voxel_npz(tmp_path / "v.npz", skip_empty=False), tmp_path / "v.npz",
-                       "X_train[2, 1, 2, 3] = nan: grids must not hold NaN or inf")
+    expect_named_error(
+        lambda: load_voxel_npz(tmp_path / "v.npz", skip_empty=False),
+        tmp_path / "v.npz",
+        "X_train[2, 1, 2, 3] = nan: grids must not hold NaN or inf",
+    )
 
 
 # --- point-cloud .npz (prepare) -----------------------------------------------------------------------------
@@ -188,8 +225,13 @@ def cloud(n: int = 3, p: int = 64) -> np.ndarray:
 
 
 def save_points(path, **changes):
-    arrays = {"train_points": cloud(), "train_labels": np.array([0, 1, 1], np.int16), "test_points": cloud(1),
-              "test_labels": np.array([0], np.int16), "classes": np.array(["cup", "vase"])}
+    arrays = {
+        "train_points": cloud(),
+        "train_labels": np.array([0, 1, 1], np.int16),
+        "test_points": cloud(1),
+        "test_labels": np.array([0], np.int16),
+        "classes": np.array(["cup", "vase"]),
+    }
     arrays.update(changes)
     np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
 
@@ -202,27 +244,44 @@ def nan_cloud(value):
 
 POINT_CASES = {
     "truncated": (lambda p: (save_points(p), p.write_bytes(p.read_bytes()[:200])), ("error", "not a readable .npz")),
-    "strings": (lambda p: save_points(p, train_points=cloud().astype(str)),
-                ("error", "train_points must hold point coordinates (integer or float), got dtype <U")),
+    "strings": (
+        lambda p: save_points(p, train_points=cloud().astype(str)),
+        ("error", "train_points must hold point coordinates (integer or float), got dtype <U"),
+    ),
     "complex": (lambda p: save_points(p, train_points=cloud().astype(np.complex64)), ("error", "got dtype complex64")),
-    "wrong_rank": (lambda p: save_points(p, train_points=cloud()[..., 0]),
-                   ("error", "train_points must be [N, P, 3], got (3, 64)")),
+    "wrong_rank": (
+        lambda p: save_points(p, train_points=cloud()[..., 0]),
+        ("error", "train_points must be [N, P, 3], got (3, 64)"),
+    ),
     "nan_cloud": (lambda p: save_points(p, train_points=nan_cloud(np.nan)), ("skip", 1)),
     "inf_cloud": (lambda p: save_points(p, train_points=nan_cloud(np.inf)), ("skip", 1)),
-    "label_out_of_range": (lambda p: save_points(p, train_labels=np.array([0, 5, 1])),
-                           ("error", "train_labels[1] = 5 is outside the class list 0..1 (cup ... vase)")),
-    "negative_label": (lambda p: save_points(p, test_labels=np.array([-3])),
-                       ("error", "test_labels[0] = -3 is outside")),
-    "label_99_without_classes": (lambda p: save_points(p, train_labels=np.array([0, 99, 1]), classes=None),
-                                 ("error", "train_labels[1] = 99 is outside the class list 0..39")),
-    "mismatched_lengths": (lambda p: save_points(p, train_labels=np.array([0, 1])),
-                           ("error", "train_labels must have shape [3] to match train_points, got (2,)")),
-    "mismatched_names": (lambda p: save_points(p, train_names=np.array(["a", "b"])),
-                         ("error", "train_names must have 3 names to match train_points, got 2")),
+    "label_out_of_range": (
+        lambda p: save_points(p, train_labels=np.array([0, 5, 1])),
+        ("error", "train_labels[1] = 5 is outside the class list 0..1 (cup ... vase)"),
+    ),
+    "negative_label": (
+        lambda p: save_points(p, test_labels=np.array([-3])),
+        ("error", "test_labels[0] = -3 is outside"),
+    ),
+    "label_99_without_classes": (
+        lambda p: save_points(p, train_labels=np.array([0, 99, 1]), classes=None),
+        ("error", "train_labels[1] = 99 is outside the class list 0..39"),
+    ),
+    "mismatched_lengths": (
+        lambda p: save_points(p, train_labels=np.array([0, 1])),
+        ("error", "train_labels must have shape [3] to match train_points, got (2,)"),
+    ),
+    "mismatched_names": (
+        lambda p: save_points(p, train_names=np.array(["a", "b"])),
+        ("error", "train_names must have 3 names to match train_points, got 2"),
+    ),
     "missing_keys": (lambda p: save_points(p, test_points=None), ("error", "missing key(s) ['test_points']")),
-    "empty_arrays": (lambda p: save_points(p, train_points=cloud(0), train_labels=np.zeros(0, int),
-                                           test_points=cloud(0), test_labels=np.zeros(0, int)),
-                     ("error", "no point clouds")),
+    "empty_arrays": (
+        lambda p: save_points(
+            p, train_points=cloud(0), train_labels=np.zeros(0, int), test_points=cloud(0), test_labels=np.zeros(0, int)
+        ),
+        ("error", "no point clouds"),
+    ),
 }
 
 
@@ -240,8 +299,11 @@ def test_point_cloud_corpus(tmp_path, capsys, case):
         return
     s = run()
     assert (s["n_skipped"], s["n_train"], s["n_test"]) == (1, 2, 1)
-    assert s["skipped"][0] == {"file": "train_points[1]", "split": "train",
-                               "reason": "ValueError: points contain NaN or inf"}
+    assert s["skipped"][0] == {
+        "file": "train_points[1]",
+        "split": "train",
+        "reason": "ValueError: points contain NaN or inf",
+    }
     assert "prepare: skipped train_points[1]: ValueError: points contain NaN or inf" in capsys.readouterr().err
 
 
@@ -306,8 +368,12 @@ def ikea_tree(root, grid2=None, ids=("1", "2"), classes=("chair", "table"), imag
         (root / d).mkdir(parents=True)
     for name in images:
         Image.fromarray(np.full((8, 8, 3), 90, np.uint8)).save(root / "Images" / name)
-    lists = {"Images.txt": images, "ModelID.txt": ids, "all_obj_class.txt": classes,
-             "all_obj_clean.txt": [f"m{i}.obj" for i in range(len(classes))]}
+    lists = {
+        "Images.txt": images,
+        "ModelID.txt": ids,
+        "all_obj_class.txt": classes,
+        "all_obj_clean.txt": [f"m{i}.obj" for i in range(len(classes))],
+    }
     for name, lines in lists.items():
         (root / "Lists" / name).write_text("".join(f"{line}\n" for line in lines))
     g = np.zeros((20, 20, 20), np.uint8)
@@ -334,8 +400,10 @@ IKEA_GRID_CASES = {
     "huge_value": (ikea_grid(1e30), "grid[3, 6, 7] = 1e+30 is not an occupancy 0 or 1"),
     "value_0.5": (ikea_grid(0.5), "grid[3, 6, 7] = 0.5 is not an occupancy"),
     "value_255": (ikea_grid(255, np.uint8), "grid[3, 6, 7] = 255 is not an occupancy"),
-    "complex": (ikea_grid(1, np.complex128),
-                "grid must hold 0/1 occupancies (bool, integer or float), got dtype complex128"),
+    "complex": (
+        ikea_grid(1, np.complex128),
+        "grid must hold 0/1 occupancies (bool, integer or float), got dtype complex128",
+    ),
     "strings": ({"grid": "not a grid"}, "'grid' must have shape (20, 20, 20), got (1,)"),
     "wrong_rank": (np.zeros((20, 20), np.uint8), "'grid' must have shape (20, 20, 20), got (20, 20)"),
     "empty_array": (np.zeros((0, 0, 0), np.uint8), "'grid' must have shape (20, 20, 20)"),
@@ -359,8 +427,11 @@ IKEA_LIST_CASES = {
     "model_id_out_of_range": (dict(ids=("1", "99")), "ModelID.txt", "line 2: model id 99 is out of range 1..2"),
     "negative_model_id": (dict(ids=("-1", "2")), "ModelID.txt", "line 1: model id -1 is out of range"),
     "non_integer_model_id": (dict(ids=("1", "1.5")), "ModelID.txt", "line 2: model id '1.5' is not an integer"),
-    "empty_inner_line": (dict(ids=("1", "", "2"), images=("a.jpg", "b.jpg", "c.jpg")), "ModelID.txt",
-                         "line 2 is empty"),
+    "empty_inner_line": (
+        dict(ids=("1", "", "2"), images=("a.jpg", "b.jpg", "c.jpg")),
+        "ModelID.txt",
+        "line 2 is empty",
+    ),
 }
 
 
@@ -384,12 +455,30 @@ def test_ikea_class_outside_the_categories_is_a_counted_skip(tmp_path):
 def test_train_cli_names_a_bad_data_file(tmp_path):
     save(tmp_path / "BAD.npz", X_train=np.full((4, R, R, R), np.nan, np.float32))
     out = tmp_path / "OUT"
-    proc = subprocess.run([sys.executable, "train.py", "--data", str(tmp_path / "BAD.npz"), "--category", "chair",
-                           "--epochs", "1", "--out", str(out)], cwd=ROOT, env=subprocess_env(), capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "--data",
+            str(tmp_path / "BAD.npz"),
+            "--category",
+            "chair",
+            "--epochs",
+            "1",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     error = [line for line in proc.stderr.splitlines() if line.startswith("train.py: error:")]
-    assert error == [f"train.py: error: {tmp_path / 'BAD.npz'}: no non-empty train grids for category 'chair' in "
-                     f"X_train (skipped 0 empty and 2 holding NaN or inf, the first X_train[1])"], proc.stderr[-2000:]
+    assert error == [
+        f"train.py: error: {tmp_path / 'BAD.npz'}: no non-empty train grids for category 'chair' in "
+        f"X_train (skipped 0 empty and 2 holding NaN or inf, the first X_train[1])"
+    ], proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and "training on" not in proc.stdout
     assert not out.exists()  # nothing was started

@@ -17,22 +17,53 @@ from gan3d_tf import training
 from gan3d_tf.training import RunDir
 
 # a 16^3 run of 4 epochs x 8 steps, a checkpoint after every step
-TINY_FLAGS = ["--preset", "smoke", "--category", "chair", "--builtin-size", "64", "--batch-size", "8",
-              "--epochs", "4", "--d-lr", "1e-3", "--checkpoint-every-steps", "1", "--quiet",
-              "--set", "model.resolution=16", "--set", "model.z_dim=16", "--set", "model.g_widths=[16,8]",
-              "--set", "model.d_widths=[8,16]", "--set", "train.ema_decay=0.9"]
+TINY_FLAGS = [
+    "--preset",
+    "smoke",
+    "--category",
+    "chair",
+    "--builtin-size",
+    "64",
+    "--batch-size",
+    "8",
+    "--epochs",
+    "4",
+    "--d-lr",
+    "1e-3",
+    "--checkpoint-every-steps",
+    "1",
+    "--quiet",
+    "--set",
+    "model.resolution=16",
+    "--set",
+    "model.z_dim=16",
+    "--set",
+    "model.g_widths=[16,8]",
+    "--set",
+    "model.d_widths=[8,16]",
+    "--set",
+    "train.ema_decay=0.9",
+]
 TOTAL_STEPS = 4 * 8
 
 
 def child(out, *extra, **env):
-    return subprocess.Popen([sys.executable, str(TESTS / "train_child.py"), *TINY_FLAGS, "--out", str(out), *extra],
-                            env=subprocess_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(TESTS / "train_child.py"), *TINY_FLAGS, "--out", str(out), *extra],
+        env=subprocess_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stored(checkpoint):
     """Every value of a checkpoint but its save counter (which counts saves, not training)."""
-    return {k: tf.train.load_variable(checkpoint, k) for k, _ in tf.train.list_variables(checkpoint)
-            if not k.startswith("save_counter")}
+    return {
+        k: tf.train.load_variable(checkpoint, k)
+        for k, _ in tf.train.list_variables(checkpoint)
+        if not k.startswith("save_counter")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +119,11 @@ def test_kill_9_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_pa
         proc = child(run.path, *(["--resume"] if attempt else []))
         deadline = time.monotonic() + 300
         # kill once the child has saved a step of its own (then the kill may land in training or in a save)
-        while proc.poll() is None and time.monotonic() < deadline and (
-                run.latest_checkpoint() is None or run.counters()["steps"] == before):
+        while (
+            proc.poll() is None
+            and time.monotonic() < deadline
+            and (run.latest_checkpoint() is None or run.counters()["steps"] == before)
+        ):
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 1.0))
         proc.send_signal(signal.SIGKILL)

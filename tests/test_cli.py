@@ -43,7 +43,8 @@ def test_resume_accepts_the_saved_view_distance(tmp_path):
     run = tmp_path / "r"
     run.mkdir()
     get_preset("smoke").replace(**{"algorithm": "vaegan", "vaegan.view_distance": (1.5, 2.8)}).to_json(
-        run / "config.json")
+        run / "config.json"
+    )
     config, _ = train.resolve_config(train.parse_args(["--out", str(run), "--resume", "--view-distance", "1.5", "2.8"]))
     assert config.vaegan.view_distance == (1.5, 2.8)
     with pytest.raises(ValueError, match="differs from the run's saved vaegan.view_distance"):
@@ -69,8 +70,10 @@ def test_npz_with_wrong_shapes(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_unknown_category_in_real_data(shared_data, tmp_path, capsys):
-    code, err = run_train(["--category", "lamp", "--data", str(shared_data / "modelnet10_vox32.npz"),
-                           "--out", str(tmp_path / "r")], capsys)
+    code, err = run_train(
+        ["--category", "lamp", "--data", str(shared_data / "modelnet10_vox32.npz"), "--out", str(tmp_path / "r")],
+        capsys,
+    )
     assert code == 2 and "unknown category 'lamp'" in err and "night_stand" in err
 
 

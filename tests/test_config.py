@@ -17,8 +17,15 @@ def test_presets_validate_and_match_the_paper():
 
 
 def test_json_round_trip(tmp_path):
-    c = get_preset("smoke").replace(**{"seed": 7, "data.category": "table", "model.z_distribution": "normal",
-                                       "vaegan.view_distance": (1.5, 2.8), "vaegan.scene": "room"})
+    c = get_preset("smoke").replace(
+        **{
+            "seed": 7,
+            "data.category": "table",
+            "model.z_distribution": "normal",
+            "vaegan.view_distance": (1.5, 2.8),
+            "vaegan.scene": "room",
+        }
+    )
     c.to_json(tmp_path / "config.json")
     assert Config.from_json(tmp_path / "config.json") == c
 

@@ -56,8 +56,10 @@ def write_npz(path, **arrays):
         ({"X_train": np.zeros((2, 8, 8)), "y_train": np.zeros(2, int)}, r"shape \[N, R, R, R\], got \(2, 8, 8\)"),
         ({"X_train": np.zeros((2, 8, 8, 4)), "y_train": np.zeros(2, int)}, r"got \(2, 8, 8, 4\)"),
         ({"X_train": np.zeros((2, 8, 8, 8)), "y_train": np.zeros(3, int)}, r"y_train must have shape \[2\]"),
-        ({"X_train": np.full((2, 8, 8, 8), 3.0), "y_train": np.zeros(2, int)},
-         r"X_train\[0, 0, 0, 0\] = 3.0 is not an occupancy 0 or 1"),
+        (
+            {"X_train": np.full((2, 8, 8, 8), 3.0), "y_train": np.zeros(2, int)},
+            r"X_train\[0, 0, 0, 0\] = 3.0 is not an occupancy 0 or 1",
+        ),
         ({"X_train": np.zeros((2, 8, 8, 8)), "y_train": np.zeros(2, int)}, "no non-empty train grids"),
     ],
 )
@@ -93,8 +95,9 @@ def test_classes_key_is_used(tmp_path):
 def test_several_categories_joined_by_commas(tmp_path):
     x = np.zeros((5, 8, 8, 8), np.uint8)
     x[:, 2:4, 2:4, 0:3] = 1
-    path = write_npz(tmp_path / "c.npz", X_train=x, y_train=np.array([0, 1, 2, 1, 0]),
-                     classes=np.array(["cup", "mug", "jar"]))
+    path = write_npz(
+        tmp_path / "c.npz", X_train=x, y_train=np.array([0, 1, 2, 1, 0]), classes=np.array(["cup", "mug", "jar"])
+    )
     s = load_voxel_npz(path, "jar,cup")
     assert s.labels.tolist() == [0, 2, 0]  # file order, original label ids
     with pytest.raises(ValueError, match="unknown category 'lid'.*'jar'"):
@@ -110,7 +113,7 @@ def test_pipeline_epochs_are_seeded_permutations():
     x = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 2), np.uint8)
     ds = training_dataset(x, b, seed=5)
     batches = [bt.numpy()[:, 0, 0, 0].astype(int) for bt in ds.take(3 * steps_per_epoch(n, b))]
-    epochs = [np.concatenate(batches[i * 3:(i + 1) * 3]) for i in range(3)]
+    epochs = [np.concatenate(batches[i * 3 : (i + 1) * 3]) for i in range(3)]
     for e in epochs:
         assert len(set(e)) == 9  # each shape at most once per epoch, partial batch dropped
     assert not np.array_equal(epochs[0], epochs[1])  # reshuffled every epoch

@@ -78,8 +78,7 @@ def mirror(tmp_path):
 @pytest.mark.slow
 def test_load_modelnet10_downloads_voxelizes_and_caches(mirror, tmp_path):
     cache = tmp_path / "keras"
-    (x_train, y_train), (x_test, y_test) = datasets.load_modelnet10(32, cache_dir=cache, base_url=mirror.url,
-                                                                     workers=1)
+    (x_train, y_train), (x_test, y_test) = datasets.load_modelnet10(32, cache_dir=cache, base_url=mirror.url, workers=1)
     assert mirror.requests == ["/ModelNet10.zip"]
     assert x_train.shape == (20, 32, 32, 32) and x_test.shape == (10, 32, 32, 32) and x_train.dtype == np.uint8
     # labels follow the standard (alphabetical) class order, two train boxes and one test box per class
@@ -185,8 +184,9 @@ def test_train_and_evaluate_take_a_data_set_name(mirror, tmp_path, monkeypatch, 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv(datasets.MIRROR_ENV, mirror.url)
     run = tmp_path / "run"
-    code = train.main(["--data", "modelnet10", "--category", "all", "--epochs", "1", "--out", str(run), "--quiet",
-                       *TINY_MODEL_FLAGS])
+    code = train.main(
+        ["--data", "modelnet10", "--category", "all", "--epochs", "1", "--out", str(run), "--quiet", *TINY_MODEL_FLAGS]
+    )
     assert code == 0, capsys.readouterr().err
     cached = tmp_path / "keras" / "datasets" / "modelnet10_solid32.npz"
     assert str(cached) in (run / "data.json").read_text() and str(cached) in (run / "config.json").read_text()

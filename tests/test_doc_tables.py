@@ -6,8 +6,9 @@ from gan3d_tf.config.options import options
 
 
 def test_docs_table_matches_the_fields():
-    assert current_block(DESIGN.read_text()) == generated_block(), \
+    assert current_block(DESIGN.read_text()) == generated_block(), (
         "docs/design.md's training options differ from TrainConfig: run python -m gan3d_tf.config.doc_tables"
+    )
     assert main(["--check"]) == 0
 
 

@@ -25,8 +25,14 @@ CLASSES = ("chair", "table", "bookcase")
 
 def run_python(code: str, *args) -> dict:
     """Runs `code` in a fresh interpreter; it prints one JSON line last, which is returned."""
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], capture_output=True,
-                          text=True, env=ENV, cwd="/", timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd="/",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -44,8 +50,14 @@ def exported(tmp_path_factory):
     x = np.concatenate(xs)
     y = np.repeat(np.arange(len(CLASSES)), 30)
     train = np.arange(len(x)) % 3 != 0
-    np.savez(root / "set.npz", X_train=x[train], y_train=y[train], X_test=x[~train], y_test=y[~train],
-             classes=np.array(CLASSES))
+    np.savez(
+        root / "set.npz",
+        X_train=x[train],
+        y_train=y[train],
+        X_test=x[~train],
+        y_test=y[~train],
+        classes=np.array(CLASSES),
+    )
     result = export_run(root / "run", root / "sm", classifier_data=root / "set.npz")
     return root, result
 
@@ -65,8 +77,11 @@ def test_layout_metadata_and_models_config(exported):
     clf = json.loads((sm / "gan3d_classifier" / "1" / "assets.extra" / "metadata.json").read_text())
     assert clf["classes"] == list(CLASSES) and 0 <= clf["metrics"]["test_accuracy"] <= 1
     assert clf["metrics"]["n_test"] == 30 and clf["temperature"] > 0
-    assert sorted(p.name for p in (sm / "keras" / "1").iterdir()) == ["assets.extra", "discriminator.keras",
-                                                                      "generator.keras"]
+    assert sorted(p.name for p in (sm / "keras" / "1").iterdir()) == [
+        "assets.extra",
+        "discriminator.keras",
+        "generator.keras",
+    ]
     config = (sm / "models.config").read_text()
     for name in ("gan3d_generator", "gan3d_features", "gan3d_classifier"):
         assert f"name: '{name}'" in config and f"base_path: '/models/{name}'" in config
@@ -81,8 +96,10 @@ def serving_config_proto():
     try:
         from tensorflow_serving.config import model_server_config_pb2
     except ImportError as e:
-        message = (f"tensorflow-serving-api is not installed ({e}); install it beside tensorflow-cpu with "
-                   f"`pip install --no-deps -r requirements-serving.txt` (its own requirement is the full tensorflow)")
+        message = (
+            f"tensorflow-serving-api is not installed ({e}); install it beside tensorflow-cpu with "
+            f"`pip install --no-deps -r requirements-serving.txt` (its own requirement is the full tensorflow)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -104,12 +121,14 @@ def test_models_config_parses_as_tf_servings_model_server_config(exported, tmp_p
     assert config.WhichOneof("config") == "model_config_list"
     names = ["gan3d_generator", "gan3d_features", "gan3d_classifier"]
     assert [(c.name, c.base_path, c.model_platform) for c in config.model_config_list.config] == [
-        (name, f"/models/{name}", "tensorflow") for name in names]
+        (name, f"/models/{name}", "tensorflow") for name in names
+    ]
     # another mount point, and only the servables that exist
     (tmp_path / "gan3d_features").mkdir()
     local = parse_models_config(write_models_config(tmp_path, base=str(tmp_path)))
     assert [(c.name, c.base_path) for c in local.model_config_list.config] == [
-        ("gan3d_features", str(tmp_path / "gan3d_features"))]
+        ("gan3d_features", str(tmp_path / "gan3d_features"))
+    ]
 
 
 def rest_grids(n: int, r: int = 16) -> np.ndarray:
@@ -148,8 +167,10 @@ def test_rest_requests_in_both_formats_answer_as_the_in_process_models(exported)
     pipeline, _ = _svm_pipeline(root, d)
     z = np.random.default_rng(3).uniform(size=(3, g.z_dim)).astype(np.float32)
     grids = rest_grids(4)
-    served = {name: tf.saved_model.load(str(root / "sm" / name / "1"))
-              for name in ("gan3d_generator", "gan3d_features", "gan3d_classifier")}
+    served = {
+        name: tf.saved_model.load(str(root / "sm" / name / "1"))
+        for name in ("gan3d_generator", "gan3d_features", "gan3d_classifier")
+    }
     answers = {key: predict(served[key[0]], request) for key, request in rest_requests(z, grids).items()}
 
     voxels = np.asarray(g(z, training=False))
@@ -160,14 +181,17 @@ def test_rest_requests_in_both_formats_answer_as_the_in_process_models(exported)
         np.testing.assert_allclose(np.array(answers["gan3d_generator", label]["outputs"]), voxels, atol=1e-5)
     sample = answers["gan3d_generator", "sample"]["outputs"]
     assert sorted(sample) == ["voxels", "z"] and np.array(sample["z"]).shape == (2, g.z_dim)
-    np.testing.assert_allclose(np.array(sample["voxels"]), np.asarray(g(np.array(sample["z"], np.float32),
-                                                                          training=False)), atol=1e-5)
+    np.testing.assert_allclose(
+        np.array(sample["voxels"]), np.asarray(g(np.array(sample["z"], np.float32), training=False)), atol=1e-5
+    )
 
     features = extract_features(d, grids)
-    np.testing.assert_allclose(np.array(answers["gan3d_features", "instances"]["predictions"]), features,
-                               rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(np.array(answers["gan3d_features", "inputs, named"]["outputs"]), features,
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        np.array(answers["gan3d_features", "instances"]["predictions"]), features, rtol=1e-4, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        np.array(answers["gan3d_features", "inputs, named"]["outputs"]), features, rtol=1e-4, atol=1e-4
+    )
 
     expected = pipeline.predict(features).tolist()
     for label in ("instances", "instances, named"):  # several outputs: one object per instance
@@ -180,11 +204,13 @@ def test_rest_requests_in_both_formats_answer_as_the_in_process_models(exported)
     assert columns["class_id"] == expected and columns["class_name"] == [CLASSES[i] for i in expected]
 
     # what TF Serving refuses: scalar inputs in row format, a plain list for several inputs, floats for ints
-    refused = [{"signature_name": "sample", "instances": [{"batch_size": 2, "seed": 7}]},
-               {"signature_name": "sample", "inputs": [2, 7]},
-               {"signature_name": "sample", "inputs": {"batch_size": 2.0, "seed": 7}},
-               {"instances": z.tolist(), "inputs": z.tolist()},
-               {"instances": [{"z": z[0].tolist(), "seed": 1}]}]
+    refused = [
+        {"signature_name": "sample", "instances": [{"batch_size": 2, "seed": 7}]},
+        {"signature_name": "sample", "inputs": [2, 7]},
+        {"signature_name": "sample", "inputs": {"batch_size": 2.0, "seed": 7}},
+        {"instances": z.tolist(), "inputs": z.tolist()},
+        {"instances": [{"z": z[0].tolist(), "seed": 1}]},
+    ]
     for request in refused:
         with pytest.raises((RestError, TypeError, ValueError, tf.errors.InvalidArgumentError)):
             predict(served["gan3d_generator"], request)
@@ -207,16 +233,19 @@ def assert_same_json(got, want, where=""):
         for i, (a, b) in enumerate(zip(got, want)):
             assert_same_json(a, b, f"{where}[{i}]")
     elif isinstance(want, (list, int, float)):
-        np.testing.assert_allclose(np.array(got, np.float64), np.array(want, np.float64), rtol=1e-4, atol=1e-5,
-                                   err_msg=where)
+        np.testing.assert_allclose(
+            np.array(got, np.float64), np.array(want, np.float64), rtol=1e-4, atol=1e-5, err_msg=where
+        )
     else:
         assert got == want, where
 
 
 @pytest.mark.slow
 @pytest.mark.tfserving
-@pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
-                    reason="tensorflow_model_server is not on PATH (TF Serving's binary: its apt package or image)")
+@pytest.mark.skipif(
+    shutil.which("tensorflow_model_server") is None,
+    reason="tensorflow_model_server is not on PATH (TF Serving's binary: its apt package or image)",
+)
 def test_a_real_tensorflow_model_server_answers_the_same_rest_requests(exported, tmp_path):
     import tensorflow as tf
     from serving_rest import predict
@@ -233,8 +262,16 @@ def test_a_real_tensorflow_model_server_answers_the_same_rest_requests(exported,
     config = write_models_config(serve, base=str(serve))
     rest = free_port()
     log = open(tmp_path / "server.log", "w")
-    server = subprocess.Popen(["tensorflow_model_server", f"--port={free_port()}", f"--rest_api_port={rest}",
-                               f"--model_config_file={config}"], stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            "tensorflow_model_server",
+            f"--port={free_port()}",
+            f"--rest_api_port={rest}",
+            f"--model_config_file={config}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{rest}/v1/models"
     try:
         deadline = time.monotonic() + 120
@@ -250,8 +287,9 @@ def test_a_real_tensorflow_model_server_answers_the_same_rest_requests(exported,
                 time.sleep(0.5)
         z = np.random.default_rng(4).uniform(size=(2, g.z_dim)).astype(np.float32)
         for (name, label), request in rest_requests(z, rest_grids(2)).items():
-            post = urllib.request.Request(f"{url}/{name}:predict", data=json.dumps(request).encode(),
-                                          headers={"Content-Type": "application/json"})
+            post = urllib.request.Request(
+                f"{url}/{name}:predict", data=json.dumps(request).encode(), headers={"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(post, timeout=60) as answer:
                 got = json.load(answer)
             want = predict(tf.saved_model.load(str(root / "sm" / name / "1")), request)
@@ -321,7 +359,8 @@ def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
     pipeline, test = _svm_pipeline(root, d)
     np.save(tmp_path / "z.npy", z)
     np.save(tmp_path / "x.npy", test.voxels.astype(np.float32))
-    out = run_python("""
+    out = run_python(
+        """
         import json, sys
         import numpy as np
         import tensorflow as tf
@@ -369,12 +408,17 @@ def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
         report["prob_argmax"] = res["probabilities"].numpy().argmax(1).tolist()
         report["gan3d_tf_imported"] = any(m.startswith("gan3d_tf") for m in sys.modules)
         print(json.dumps(report))
-    """, root / "sm", tmp_path)
+    """,
+        root / "sm",
+        tmp_path,
+    )
     r = g.resolution
     assert not out["gan3d_tf_imported"]
     assert out["generator_signatures"] == ["sample", "serving_default"]
-    assert out["generator_spec"] == {"inputs": {"z": ["float32", [None, g.z_dim]]},
-                                     "outputs": {"voxels": ["float32", [None, r, r, r]]}}
+    assert out["generator_spec"] == {
+        "inputs": {"z": ["float32", [None, g.z_dim]]},
+        "outputs": {"voxels": ["float32", [None, r, r, r]]},
+    }
     assert out["sample_spec"]["inputs"] == {"batch_size": ["int32", []], "seed": ["int64", []]}
     assert out["sample_spec"]["outputs"]["voxels"] == ["float32", [None, r, r, r]]
     assert out["sample_shape"] == [3, r, r, r] and out["sample_repeatable"] and out["sample_seed_matters"]
@@ -383,13 +427,19 @@ def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "served_voxels.npy"), np.asarray(g(z, training=False)), atol=1e-5)
     # wrong input is refused by TensorFlow, not broadcast or cast
     assert out["errors"]["shape"] and out["errors"]["dtype"], out["errors"]
-    assert out["features_spec"] == {"inputs": {"voxels": ["float32", [None, r, r, r]]},
-                                    "outputs": {"features": ["float32", [None, 8 * sum(d.widths[-3:])]]}}
-    np.testing.assert_allclose(np.load(tmp_path / "served_features.npy"), extract_features(d, test.voxels),
-                               rtol=1e-4, atol=1e-4)
+    assert out["features_spec"] == {
+        "inputs": {"voxels": ["float32", [None, r, r, r]]},
+        "outputs": {"features": ["float32", [None, 8 * sum(d.widths[-3:])]]},
+    }
+    np.testing.assert_allclose(
+        np.load(tmp_path / "served_features.npy"), extract_features(d, test.voxels), rtol=1e-4, atol=1e-4
+    )
     assert out["classifier_spec"]["outputs"] == {
-        "class_id": ["int64", [None]], "class_name": ["string", [None]],
-        "probabilities": ["float32", [None, 3]], "scores": ["float32", [None, 3]]}
+        "class_id": ["int64", [None]],
+        "class_name": ["string", [None]],
+        "probabilities": ["float32", [None, 3]],
+        "scores": ["float32", [None, 3]],
+    }
     # the folded SVM decides exactly as scikit-learn's
     expected = pipeline.predict(extract_features(d, test.voxels))
     assert out["class_id"] == expected.tolist()
@@ -402,7 +452,8 @@ def test_savedmodels_in_a_tensorflow_only_process(exported, tmp_path):
 def test_served_voxels_outside_0_1_are_refused(exported):
     """Voxel values outside [0, 1], or NaN, fail with an error naming the input and the range, not a silent result."""
     root, _ = exported
-    out = run_python("""
+    out = run_python(
+        """
         import json, sys
         import numpy as np
         import tensorflow as tf
@@ -421,7 +472,9 @@ def test_served_voxels_outside_0_1_are_refused(exported):
                 except tf.errors.InvalidArgumentError as e:
                     report[name + "/" + label] = e.message
         print(json.dumps(report))
-    """, root / "sm")
+    """,
+        root / "sm",
+    )
     assert out.pop("gan3d_features/0.5") == ["features"]
     assert out.pop("gan3d_classifier/0.5") == ["class_id", "class_name", "probabilities", "scores"]
     assert len(out) == 8
@@ -434,17 +487,44 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
     root, _ = exported
     g, _ = _networks(root / "run")
     version = root / "sm" / "gan3d_generator" / "1"
-    show = subprocess.run(["saved_model_cli", "show", "--all", "--dir", str(version)], capture_output=True,
-                          text=True, env=ENV, timeout=300)
+    show = subprocess.run(
+        ["saved_model_cli", "show", "--all", "--dir", str(version)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
     assert show.returncode == 0, show.stderr[-2000:]
-    for needle in ("signature_def['serving_default']", "signature_def['sample']", "inputs['z']",
-                   "outputs['voxels']", "tensorflow/serving/predict"):
+    for needle in (
+        "signature_def['serving_default']",
+        "signature_def['sample']",
+        "inputs['z']",
+        "outputs['voxels']",
+        "tensorflow/serving/predict",
+    ):
         assert needle in show.stdout
     z = np.random.default_rng(1).uniform(size=(2, g.z_dim)).astype(np.float32)
     np.save(tmp_path / "z.npy", z)
-    run = subprocess.run(["saved_model_cli", "run", "--dir", str(version), "--tag_set", "serve",
-                          "--signature_def", "serving_default", "--inputs", f"z={tmp_path / 'z.npy'}",
-                          "--outdir", str(tmp_path / "out")], capture_output=True, text=True, env=ENV, timeout=300)
+    run = subprocess.run(
+        [
+            "saved_model_cli",
+            "run",
+            "--dir",
+            str(version),
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            "--inputs",
+            f"z={tmp_path / 'z.npy'}",
+            "--outdir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     np.testing.assert_allclose(np.load(tmp_path / "out" / "voxels.npy"), np.asarray(g(z, training=False)), atol=1e-5)
 
@@ -455,7 +535,8 @@ def test_keras_files_load_elsewhere_in_safe_mode(exported, tmp_path):
     g, d = _networks(root / "run")
     z = np.random.default_rng(2).uniform(size=(3, g.z_dim)).astype(np.float32)
     np.save(tmp_path / "z.npy", z)
-    out = run_python("""
+    out = run_python(
+        """
         import json, sys
         import numpy as np
         import gan3d_tf  # registers the classes; nothing else is needed
@@ -467,7 +548,10 @@ def test_keras_files_load_elsewhere_in_safe_mode(exported, tmp_path):
         np.save(tmp + "/voxels.npy", voxels)
         np.save(tmp + "/logits.npy", np.asarray(d(voxels, training=False)))
         print(json.dumps({"g": type(g).__name__, "d": type(d).__name__, "policy": g.dtype_policy.name}))
-    """, root / "sm" / "keras" / "1", tmp_path)
+    """,
+        root / "sm" / "keras" / "1",
+        tmp_path,
+    )
     assert out == {"g": "Generator", "d": "Discriminator", "policy": "float32"}
     voxels = np.asarray(g(z, training=False))
     np.testing.assert_allclose(np.load(tmp_path / "voxels.npy"), voxels, atol=1e-5)
@@ -531,18 +615,30 @@ def test_model_folders_export_what_they_hold(exported, tmp_path, capsys):
         (tmp_path / name / "metadata.json").write_text(json.dumps({"name": name, "data": {"source": "test"}}))
     assert export_entry.main([str(tmp_path / "g-only"), "--out", str(tmp_path / "g")]) == 0
     assert sorted(p.name for p in (tmp_path / "g").iterdir() if p.is_dir()) == ["gan3d_generator", "keras"]
-    assert export_entry.main([str(tmp_path / "d-only"), "--classifier-data", str(root / "set.npz"),
-                              "--out", str(tmp_path / "d")]) == 0
+    assert (
+        export_entry.main(
+            [str(tmp_path / "d-only"), "--classifier-data", str(root / "set.npz"), "--out", str(tmp_path / "d")]
+        )
+        == 0
+    )
     assert sorted(p.name for p in (tmp_path / "d").iterdir() if p.is_dir()) == [
-        "gan3d_classifier", "gan3d_features", "keras"]
+        "gan3d_classifier",
+        "gan3d_features",
+        "keras",
+    ]
     assert sorted(p.name for p in (tmp_path / "d" / "keras" / "1").glob("*.keras")) == ["discriminator.keras"]
     meta = json.loads((tmp_path / "d" / "gan3d_features" / "1" / "assets.extra" / "metadata.json").read_text())
     assert meta["name"] == "d-only" and meta["training_data"] == {"source": "test"} and "z_dim" not in meta
     capsys.readouterr()
-    assert export_entry.main([str(tmp_path / "g-only"), "--classifier-data", str(root / "set.npz"),
-                              "--out", str(tmp_path / "x")]) == 2
+    assert (
+        export_entry.main(
+            [str(tmp_path / "g-only"), "--classifier-data", str(root / "set.npz"), "--out", str(tmp_path / "x")]
+        )
+        == 2
+    )
     assert "holds no discriminator" in capsys.readouterr().err and not (tmp_path / "x").exists()
-    out = run_python("""
+    out = run_python(
+        """
         import json, sys
         import numpy as np
         import tensorflow as tf
@@ -553,5 +649,8 @@ def test_model_folders_export_what_they_hold(exported, tmp_path, capsys):
         feats = f.signatures["serving_default"](voxels=tf.zeros([3, 16, 16, 16]))
         print(json.dumps({"g": {k: list(v.shape) for k, v in shapes.items()},
                           "f": {k: list(v.shape) for k, v in feats.items()}}))
-    """, tmp_path / "g", tmp_path / "d")
+    """,
+        tmp_path / "g",
+        tmp_path / "d",
+    )
     assert list(out["g"].values())[0][0] == 2 and list(out["f"].values())[0][0] == 3, out

@@ -50,7 +50,7 @@ def labelled_boxes(n_per_class, seed):
     x = np.zeros((2 * n_per_class, 16, 16, 16), np.uint8)
     for i in range(2 * n_per_class):
         a, h = (rng.integers(2, 4), rng.integers(10, 16)) if i % 2 == 0 else (rng.integers(8, 14), rng.integers(2, 4))
-        x[i, 8 - a // 2:8 + a // 2 + 1, 8 - a // 2:8 + a // 2 + 1, :h] = 1
+        x[i, 8 - a // 2 : 8 + a // 2 + 1, 8 - a // 2 : 8 + a // 2 + 1, :h] = 1
     return x, np.arange(2 * n_per_class) % 2
 
 
@@ -71,7 +71,7 @@ def test_mcnemar_against_hand_computation():
     # two-sided exact binomial p of 4 in 5 at 1/2: P(X <= 1) + P(X >= 4) = (1 + 5 + 5 + 1) / 32
     assert r["a_only_right"] == 4 and r["b_only_right"] == 1 and r["p_value"] == pytest.approx(12 / 32)
     assert mcnemar(a, a)["p_value"] == 1.0
-    assert mcnemar(np.ones(30, bool), np.zeros(30, bool))["p_value"] == pytest.approx(2 * 0.5 ** 30)
+    assert mcnemar(np.ones(30, bool), np.zeros(30, bool))["p_value"] == pytest.approx(2 * 0.5**30)
     with pytest.raises(ValueError, match="equal-length"):
         mcnemar(a, b[:3])
 
@@ -82,8 +82,17 @@ def test_classify_command(tmp_path, capsys):
     xte, yte = labelled_boxes(6, 1)
     np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xte, y_test=yte, classes=np.array(["tall", "flat"]))
     training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
-    code = evaluate.main(["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz"),
-                          "--json", str(tmp_path / "out" / "report.json")])
+    code = evaluate.main(
+        [
+            "classify",
+            "--model",
+            str(tmp_path / "run"),
+            "--data",
+            str(tmp_path / "set.npz"),
+            "--json",
+            str(tmp_path / "out" / "report.json"),
+        ]
+    )
     assert code == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     table = capsys.readouterr().out  # the short table; the full report went to --json
@@ -149,7 +158,7 @@ def borderline_boxes(n, seed):
     y = np.zeros(n, int)
     for i in range(n):
         a, b, h = rng.integers(3, 13, size=3)
-        x[i, 8 - a // 2:8 + (a + 1) // 2, 8 - b // 2:8 + (b + 1) // 2, :h] = 1
+        x[i, 8 - a // 2 : 8 + (a + 1) // 2, 8 - b // 2 : 8 + (b + 1) // 2, :h] = 1
         y[i] = int(h > (a + b) / 2)
     return x, y
 
@@ -160,8 +169,22 @@ def test_classify_mcnemar_is_recomputed_from_the_per_example_results(tmp_path, c
     xte, yte = borderline_boxes(40, 1)
     np.savez(tmp_path / "set.npz", X_train=xtr, y_train=ytr, X_test=xte, y_test=yte, classes=np.array(["flat", "tall"]))
     training.train(tiny_config(**{"train.epochs": 1}), tmp_path / "run", verbose=0)
-    assert evaluate.main(["classify", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "set.npz"),
-                          "--seeds", "2", "--json", str(tmp_path / "r.json")]) == 0
+    assert (
+        evaluate.main(
+            [
+                "classify",
+                "--model",
+                str(tmp_path / "run"),
+                "--data",
+                str(tmp_path / "set.npz"),
+                "--seeds",
+                "2",
+                "--json",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "r.json").read_text())
     runs = [report["test_correct"]] + report["over_seeds"]["test_correct"]
     tests = [report["gan_vs_random_d"]] + report["over_seeds"]["gan_vs_random_d"]

@@ -116,8 +116,9 @@ MIRRORED = textwrap.dedent(
 @pytest.mark.slow
 def test_two_replica_mirrored_strategy_keeps_replicas_identical():
     script = MIRRORED.format(root=str(ROOT), tests=str(ROOT / "tests"))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         env=subprocess_env(), timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=subprocess_env(), timeout=600
+    )
     assert out.returncode == 0 and "MIRRORED_OK" in out.stdout, out.stderr[-4000:]
 
 
@@ -139,8 +140,9 @@ def test_mixed_precision_policy_follows_the_device(monkeypatch, gpus, policy):
     from gan3d_tf.training.builders import dtype_policy
 
     list_devices = tf.config.list_logical_devices
-    monkeypatch.setattr(tf.config, "list_logical_devices",
-                        lambda kind=None: list(gpus) if kind == "GPU" else list_devices(kind))
+    monkeypatch.setattr(
+        tf.config, "list_logical_devices", lambda kind=None: list(gpus) if kind == "GPU" else list_devices(kind)
+    )
     assert dtype_policy(False) is None and dtype_policy(True) == policy
     gan = build_gan(tiny_config(**{"train.mixed_precision": True}))
     assert gan.generator.dtype_policy.name == gan.discriminator.dtype_policy.name == policy
@@ -188,6 +190,11 @@ LOSS_SCALE = textwrap.dedent(
 def test_gated_update_with_loss_scale_optimizer_under_mirrored_strategy():
     """The fp16 (GPU) path wraps Adam in a LossScaleOptimizer, which has its own
     cross-replica cond; the gated apply must compose with it."""
-    out = subprocess.run([sys.executable, "-c", LOSS_SCALE.format(root=str(ROOT))], env=subprocess_env(),
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", LOSS_SCALE.format(root=str(ROOT))],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0 and "LOSS_SCALE_OK" in out.stdout, out.stderr[-4000:]

@@ -11,14 +11,17 @@ from gan3d_tf.config.options import options
 from gan3d_tf.config.resolve import OVERRIDES
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("n_critic", 0, "n_critic must be >= 1, got 0"),
-    ("loss", "lsgan", "loss must be one of"),
-    ("d_passes", "both", "d_passes must be one of"),
-    ("ema_decay", 1.0, r"ema_decay must be in \[0, 1\)"),
-    ("d_acc_threshold", 1.5, "d_acc_threshold must be <= 1"),
-    ("gp_weight", -1.0, "gp_weight must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("n_critic", 0, "n_critic must be >= 1, got 0"),
+        ("loss", "lsgan", "loss must be one of"),
+        ("d_passes", "both", "d_passes must be one of"),
+        ("ema_decay", 1.0, r"ema_decay must be in \[0, 1\)"),
+        ("d_acc_threshold", 1.5, "d_acc_threshold must be <= 1"),
+        ("gp_weight", -1.0, "gp_weight must be >= 0"),
+    ],
+)
 def test_recipe_checks_name_the_field(field, value, message):
     with pytest.raises(ValueError, match=message):
         GANRecipe(**{field: value}).check()
@@ -42,7 +45,7 @@ def test_gan3d_takes_the_recipe_whole_and_checks_it():
 
 def test_train_config_is_a_recipe_plus_the_run():
     recipe_fields = [f.name for f in dataclasses.fields(GANRecipe)]
-    assert [f.name for f in dataclasses.fields(TrainConfig)][:len(recipe_fields)] == recipe_fields
+    assert [f.name for f in dataclasses.fields(TrainConfig)][: len(recipe_fields)] == recipe_fields
     assert GANRecipe.of(tiny_config(**{"train.n_critic": 3}).train) == GANRecipe(n_critic=3)
 
 
@@ -61,8 +64,10 @@ def test_flags_and_set_names_come_from_the_fields():
     assert tuple(actions["strategy"].choices) == ("auto", "mirrored", "default", "multiworker")
 
 
-@pytest.mark.parametrize("field,value", [("train.loss", "wgan-gp"), ("train.n_critic", 5),
-                                         ("train.d_passes", "separate"), ("train.gp_weight", 1.0)])
+@pytest.mark.parametrize(
+    "field,value",
+    [("train.loss", "wgan-gp"), ("train.n_critic", 5), ("train.d_passes", "separate"), ("train.gp_weight", 1.0)],
+)
 def test_vaegan_refuses_the_gan_options_it_does_not_honour(field, value):
     with pytest.raises(ValueError, match=f"{field}=.* do not apply to the 3D-VAE-GAN"):
         tiny_config(**{"algorithm": "vaegan", field: value, "model.d_norm": "layer", "train.d_acc_threshold": 1.0})
@@ -84,9 +89,30 @@ def test_vaegan_model_refuses_gan_options_by_name():
 def test_train_py_refuses_vaegan_with_wgan_gp(capsys):
     from gan3d_tf.cli import train
 
-    assert train.main(["--model", "vaegan", "--loss", "wgan-gp", "--d-norm", "layer", "--d-acc-threshold", "1",
-                       "--preset", "smoke", "--out", "/nonexistent/never-written"]) == 2
+    assert (
+        train.main(
+            [
+                "--model",
+                "vaegan",
+                "--loss",
+                "wgan-gp",
+                "--d-norm",
+                "layer",
+                "--d-acc-threshold",
+                "1",
+                "--preset",
+                "smoke",
+                "--out",
+                "/nonexistent/never-written",
+            ]
+        )
+        == 2
+    )
     assert "train.loss='wgan-gp' do not apply to the 3D-VAE-GAN" in capsys.readouterr().err
-    assert train.main(["--model", "vaegan", "--ema-decay", "0.9", "--preset", "smoke",
-                       "--out", "/nonexistent/never-written"]) == 2
+    assert (
+        train.main(
+            ["--model", "vaegan", "--ema-decay", "0.9", "--preset", "smoke", "--out", "/nonexistent/never-written"]
+        )
+        == 2
+    )
     assert "--ema-decay does not apply to --model vaegan" in capsys.readouterr().err

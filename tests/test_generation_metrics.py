@@ -18,7 +18,7 @@ from gan3d_tf.metrics.iou import mean_pairwise_iou
 def box(lo, hi, r=4):
     """A {0, 1} r^3 grid filled on [lo, hi) along each axis."""
     g = np.zeros((r, r, r), np.uint8)
-    g[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = 1
+    g[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = 1
     return g
 
 
@@ -31,8 +31,7 @@ E = np.zeros((4, 4, 4), np.uint8)
 
 def test_iou_distance_by_hand():
     d = gm.iou_distance(np.stack([A, E]), np.stack([A, B, C, D, E]))
-    np.testing.assert_allclose(d, [[0, 1 - 8 / 16, 1, 1 - 4 / 12, 1],
-                                   [1, 1, 1, 1, 0]])
+    np.testing.assert_allclose(d, [[0, 1 - 8 / 16, 1, 1 - 4 / 12, 1], [1, 1, 1, 1, 0]])
     probs = np.stack([A * 0.7, B * 0.4])  # at 0.5, B's voxels are empty
     np.testing.assert_allclose(gm.iou_distance(probs, np.stack([A, E])), [[0, 1], [1, 0]])
     np.testing.assert_allclose(gm.iou_distance(probs, np.stack([B]), threshold=0.3), [[0.5], [0]])
@@ -78,8 +77,10 @@ def test_chamfer_matches_a_kdtree_on_surface_voxels():
         return np.argwhere(gm.surface(g)) / 8
 
     assert not gm.surface(a[0])[3, 3, 3] and gm.surface(a[0])[2, 3, 3]
-    expected = [[cKDTree(points(y)).query(points(x))[0].mean() + cKDTree(points(x)).query(points(y))[0].mean()
-                 for y in b] for x in a]
+    expected = [
+        [cKDTree(points(y)).query(points(x))[0].mean() + cKDTree(points(x)).query(points(y))[0].mean() for y in b]
+        for x in a
+    ]
     np.testing.assert_allclose(gm.chamfer_distance(a, b), expected, rtol=1e-6)
 
 
@@ -177,15 +178,43 @@ def test_generation_cli(tmp_path, shared_data):
     model = tmp_path / "g.keras"
     Generator(z_dim=8, widths=(8, 8, 8)).save(model)  # untrained, 32^3
     out = tmp_path / "gen.json"
-    cmd = [sys.executable, "evaluate.py", "generation", "--model", str(model),
-           "--data", str(shared_data / "modelnet10_vox32.npz"), "--category", "chair", "--n", "40", "--json", str(out)]
+    cmd = [
+        sys.executable,
+        "evaluate.py",
+        "generation",
+        "--model",
+        str(model),
+        "--data",
+        str(shared_data / "modelnet10_vox32.npz"),
+        "--category",
+        "chair",
+        "--n",
+        "40",
+        "--json",
+        str(out),
+    ]
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "floor" in run.stdout and "1-NNA" in run.stdout, run.stdout
     report = json.loads(out.read_text())
-    for key in ("model", "data", "category", "split", "n", "seed", "resolution", "wall_seconds", "n_samples",
-                "n_reference", "n_reference_empty_dropped", "occupancy", "n_empty", "mean_pairwise_iou", "iou",
-                "floor"):
+    for key in (
+        "model",
+        "data",
+        "category",
+        "split",
+        "n",
+        "seed",
+        "resolution",
+        "wall_seconds",
+        "n_samples",
+        "n_reference",
+        "n_reference_empty_dropped",
+        "occupancy",
+        "n_empty",
+        "mean_pairwise_iou",
+        "iou",
+        "floor",
+    ):
         assert key in report, key
     assert (report["category"], report["split"], report["n"], report["resolution"]) == ("chair", "test", 40, 32)
     assert report["n_samples"] == 40 and report["n_reference"] == 100 and report["floor"]["n_samples"] == 40
@@ -193,17 +222,24 @@ def test_generation_cli(tmp_path, shared_data):
     assert report["floor"]["iou"]["one_nna"] < report["iou"]["one_nna"], report
 
 
-@pytest.mark.parametrize("flag, value, message", [
-    ("--n", "0", "--n must be >= 1, got 0"),
-    ("--data", "missing.npz", "--data not found"),
-    ("--category", "spaceship", "--category: unknown category 'spaceship'"),
-    ("--model", "nothing.keras", "--model not found"),
-])
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--n", "0", "--n must be >= 1, got 0"),
+        ("--data", "missing.npz", "--data not found"),
+        ("--category", "spaceship", "--category: unknown category 'spaceship'"),
+        ("--model", "nothing.keras", "--model not found"),
+    ],
+)
 def test_generation_cli_bad_flags(tmp_path, shared_data, capsys, flag, value, message):
     model = tmp_path / "g.keras"
     model.write_text("")  # parse_args checks existence only
-    args = {"--model": str(model), "--data": str(shared_data / "modelnet10_vox32.npz"), "--category": "chair",
-            "--n": "10"}
+    args = {
+        "--model": str(model),
+        "--data": str(shared_data / "modelnet10_vox32.npz"),
+        "--category": "chair",
+        "--n": "10",
+    }
     args[flag] = str(tmp_path / value) if flag in ("--data", "--model") else value
     with pytest.raises(SystemExit) as e:
         evaluate.main(["generation", *[x for kv in args.items() for x in kv]])

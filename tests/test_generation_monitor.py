@@ -52,8 +52,9 @@ class Holder(keras.Model):
 def dense_generator(r=16, z_dim=4, kernel="zeros", bias=0.0):
     """z -> sigmoid(z W + b) as an r^3 grid; a zero kernel ignores z."""
     z = keras.Input((z_dim,))
-    x = keras.layers.Dense(r**3, activation="sigmoid", kernel_initializer=kernel,
-                           bias_initializer=keras.initializers.Constant(bias))(z)
+    x = keras.layers.Dense(
+        r**3, activation="sigmoid", kernel_initializer=kernel, bias_initializer=keras.initializers.Constant(bias)
+    )(z)
     return keras.Model(z, keras.layers.Reshape((r, r, r))(x))
 
 

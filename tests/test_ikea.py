@@ -77,8 +77,13 @@ def make_tree(root, images, ids, classes, grids, names=None):
 
 
 def test_fake_tree_is_parsed_and_aligned(tmp_path):
-    root = make_tree(tmp_path / "ikea", {"a.jpg": (30, 20), "b.jpg": (10, 40), "c.jpg": (8, 8)}, [2, 1, 2],
-                     ["chair", "table"], {1: raw_chair(), 2: raw_table()})
+    root = make_tree(
+        tmp_path / "ikea",
+        {"a.jpg": (30, 20), "b.jpg": (10, 40), "c.jpg": (8, 8)},
+        [2, 1, 2],
+        ["chair", "table"],
+        {1: raw_chair(), 2: raw_table()},
+    )
     s = load_ikea(root, facing=False)
     assert s.n_skipped == 0 and s.problems == []
     assert [p.rsplit("/", 1)[-1] for p in s.image_paths] == ["a.jpg", "b.jpg", "c.jpg"]
@@ -97,8 +102,15 @@ def test_fake_tree_is_parsed_and_aligned(tmp_path):
 
 
 def test_missing_and_corrupt_files_are_reported_and_skipped(tmp_path):
-    images = {"a.jpg": (20, 20), "b.jpg": (20, 20), "c.jpg": None, "d.jpg": (20, 20), "e.jpg": (20, 20),
-              "f.jpg": (20, 20), "g.jpg": (20, 20)}
+    images = {
+        "a.jpg": (20, 20),
+        "b.jpg": (20, 20),
+        "c.jpg": None,
+        "d.jpg": (20, 20),
+        "e.jpg": (20, 20),
+        "f.jpg": (20, 20),
+        "g.jpg": (20, 20),
+    }
     ids = [1, 2, 1, 3, 4, 5, 1]
     classes = ["Chair", "table", "sofa", "bed", "wardrobe"]
     grids = {1: raw_chair(), 2: b"MATLAB 5.0 MAT-file, garbage", 3: np.ones((10, 10, 10), np.uint8)}
@@ -110,9 +122,14 @@ def test_missing_and_corrupt_files_are_reported_and_skipped(tmp_path):
     assert s.n_skipped == 6
     text = "\n".join(s.problems)
     assert len(s.problems) == 6, text
-    for needle in ("c.jpg: image file missing", "g.jpg: not a readable image", "2.mat: not a readable .mat",
-                   "3.mat: 'grid' must have shape (20, 20, 20), got (10, 10, 10)", "4.mat: model file missing",
-                   "class 'wardrobe' of model 5"):
+    for needle in (
+        "c.jpg: image file missing",
+        "g.jpg: not a readable image",
+        "2.mat: not a readable .mat",
+        "3.mat: 'grid' must have shape (20, 20, 20), got (10, 10, 10)",
+        "4.mat: model file missing",
+        "class 'wardrobe' of model 5",
+    ):
         assert needle in text, (needle, text)
 
 
@@ -123,20 +140,25 @@ def test_unequal_list_lengths_raise_naming_the_files(tmp_path):
 
 
 def test_class_and_name_lists_must_pair(tmp_path):
-    root = make_tree(tmp_path / "ikea", {"a.jpg": (8, 8)}, [1], ["chair", "table"], {1: raw_chair()},
-                     names=["only_one.obj"])
+    root = make_tree(
+        tmp_path / "ikea", {"a.jpg": (8, 8)}, [1], ["chair", "table"], {1: raw_chair()}, names=["only_one.obj"]
+    )
     with pytest.raises(ValueError, match=r"all_obj_class\.txt has 2 lines but .*all_obj_clean\.txt has 1"):
         load_ikea(root)
 
 
-@pytest.mark.parametrize("ids,message", [
-    (["1", "3"], r"ModelID\.txt: line 2: model id 3 is out of range 1\.\.2"),
-    (["0", "1"], r"ModelID\.txt: line 1: model id 0 is out of range"),
-    (["1", "x7"], r"ModelID\.txt: line 2: model id 'x7' is not an integer"),
-])
+@pytest.mark.parametrize(
+    "ids,message",
+    [
+        (["1", "3"], r"ModelID\.txt: line 2: model id 3 is out of range 1\.\.2"),
+        (["0", "1"], r"ModelID\.txt: line 1: model id 0 is out of range"),
+        (["1", "x7"], r"ModelID\.txt: line 2: model id 'x7' is not an integer"),
+    ],
+)
 def test_broken_model_ids_raise_naming_file_and_line(tmp_path, ids, message):
-    root = make_tree(tmp_path / "ikea", {"a.jpg": (8, 8), "b.jpg": (8, 8)}, ids, ["chair", "table"],
-                     {1: raw_chair(), 2: raw_table()})
+    root = make_tree(
+        tmp_path / "ikea", {"a.jpg": (8, 8), "b.jpg": (8, 8)}, ids, ["chair", "table"], {1: raw_chair(), 2: raw_table()}
+    )
     with pytest.raises(ValueError, match=message):
         load_ikea(root)
 
@@ -212,8 +234,9 @@ def ikea(shared_data):
 def modelnet20(shared_data):
     """Class-mean ModelNet10 train grids at 20^3, for chair, table, sofa and bed."""
     path = shared_data / "modelnet10_vox32.npz"
-    return {c: to_grid(load_voxel_npz(path, c).voxels.astype(np.float32)).mean(0)
-            for c in ("chair", "table", "sofa", "bed")}
+    return {
+        c: to_grid(load_voxel_npz(path, c).voxels.astype(np.float32)).mean(0) for c in ("chair", "table", "sofa", "bed")
+    }
 
 
 def _corr(a, b) -> float:
@@ -327,8 +350,9 @@ def test_ap_hand_computed_five_voxels():
     r = average_precision_by_category(scores, truth, np.zeros(5, int), ["chair"])
     assert r["ap"] == {"chair": pytest.approx(34 / 45)} and r["mean_ap"] == pytest.approx(34 / 45)
     # Tied scores form one threshold: the one positive is found at precision 1/2.
-    tied = average_precision_by_category(np.full((2, 1, 1, 1), 0.5), np.array([1, 0]).reshape(2, 1, 1, 1),
-                                         np.zeros(2, int), ["chair"])
+    tied = average_precision_by_category(
+        np.full((2, 1, 1, 1), 0.5), np.array([1, 0]).reshape(2, 1, 1, 1), np.zeros(2, int), ["chair"]
+    )
     assert tied["ap"]["chair"] == pytest.approx(0.5)
 
 
@@ -401,14 +425,14 @@ def test_to_grid_shape_range_full_and_empty(r, method):
 def test_to_grid_fractional_overlap():
     x = np.zeros((1, 32, 32, 32), np.float32)
     x[0, 0, 0, 0] = 1.0  # covers 1/32 of the cube: 0.625 of the first 1/20 cell per axis
-    assert to_grid(x, method="area")[0, 0, 0, 0] == pytest.approx(0.625 ** 3)
+    assert to_grid(x, method="area")[0, 0, 0, 0] == pytest.approx(0.625**3)
     assert to_grid(x, method="area").sum() == pytest.approx((20 / 32) ** 3)
     x[0, 0, 0, 0] = 0.0
     x[0, 1, 0, 0] = 0.8  # [1/32, 2/32] straddles the boundary 1/20 of cells 0 and 1
     m = to_grid(x, method="max")
     assert m[0, 0, 0, 0] == pytest.approx(0.8) and m[0, 1, 0, 0] == pytest.approx(0.8) and m.sum() == pytest.approx(1.6)
     a = to_grid(x, method="area")
-    assert a[0, 0, 0, 0] == pytest.approx(0.8 * (0.05 - 1 / 32) / 0.05 * 0.625 ** 2)
+    assert a[0, 0, 0, 0] == pytest.approx(0.8 * (0.05 - 1 / 32) / 0.05 * 0.625**2)
     np.testing.assert_allclose(overlap_weights(32, 20).sum(1), 1.0)
     np.testing.assert_allclose(overlap_weights(64, 20).sum(1), 1.0)
     assert to_grid(np.full((1, 20, 20, 20), 1.5)).max() == 1.0  # same size: only clipped

@@ -8,8 +8,7 @@ import pytest
 import evaluate
 from conftest import ROOT
 from gan3d_tf import Generator
-from gan3d_tf.evaluation.latent import (arithmetic_z, interpolate_z, invert, parse_endpoint, resolve_method,
-                                        z_from_seed)
+from gan3d_tf.evaluation.latent import arithmetic_z, interpolate_z, invert, parse_endpoint, resolve_method, z_from_seed
 from gan3d_tf.evaluation.sampling import generate
 from gan3d_tf.metrics.iou import iou_distance
 from gan3d_tf.models.batched import predict_batched
@@ -86,8 +85,24 @@ def test_inversion_recovers_a_generated_shape(chair_g):
 def test_interpolate_command_between_a_real_chair_and_a_seed(chair_g, shared_data, tmp_path, capsys):
     data = shared_data / "modelnet10_vox32.npz"
     out = tmp_path / "walk"
-    assert evaluate.main(["interpolate", "--model", str(MODEL), "--from", f"{data}:X_train:{CHAIR}", "--to", "3",
-                          "--steps", "5", "--out", str(out)]) == 0
+    assert (
+        evaluate.main(
+            [
+                "interpolate",
+                "--model",
+                str(MODEL),
+                "--from",
+                f"{data}:X_train:{CHAIR}",
+                "--to",
+                "3",
+                "--steps",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert json.loads(capsys.readouterr().out) == summary
     saved = np.load(out / "interpolation.npz")
@@ -106,11 +121,43 @@ def test_interpolate_command_between_a_real_chair_and_a_seed(chair_g, shared_dat
 
 
 def test_arithmetic_command_reads_z_from_a_written_file(chair_g, tmp_path, capsys):
-    assert evaluate.main(["interpolate", "--model", str(MODEL), "--from", "1", "--to", "2", "--steps", "3",
-                          "--out", str(tmp_path / "i")]) == 0
+    assert (
+        evaluate.main(
+            [
+                "interpolate",
+                "--model",
+                str(MODEL),
+                "--from",
+                "1",
+                "--to",
+                "2",
+                "--steps",
+                "3",
+                "--out",
+                str(tmp_path / "i"),
+            ]
+        )
+        == 0
+    )
     zs = np.load(tmp_path / "i" / "interpolation.npz")["z"]
-    assert evaluate.main(["arithmetic", "--model", str(MODEL), "--a", f"{tmp_path}/i/interpolation.npz:1",
-                          "--b", "4", "--c", f"{tmp_path}/i/interpolation.npz:z:2", "--out", str(tmp_path / "a")]) == 0
+    assert (
+        evaluate.main(
+            [
+                "arithmetic",
+                "--model",
+                str(MODEL),
+                "--a",
+                f"{tmp_path}/i/interpolation.npz:1",
+                "--b",
+                "4",
+                "--c",
+                f"{tmp_path}/i/interpolation.npz:z:2",
+                "--out",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
     saved = np.load(tmp_path / "a" / "arithmetic.npz")
     a, b, c = zs[1], z_from_seed(chair_g, 4), zs[2]
     np.testing.assert_allclose(saved["z"][:3], [a, b, c])
@@ -119,19 +166,21 @@ def test_arithmetic_command_reads_z_from_a_written_file(chair_g, tmp_path, capsy
     assert (tmp_path / "a" / "arithmetic.png").stat().st_size > 5_000
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--from", "chair"], "neither a seed"),
-    (["--to", "missing.npz:3"], "file not found: missing.npz"),
-    (["--steps", "1"], "--steps must be >= 2"),
-    (["--method", "slerp", "--model", "UNIFORM"], "slerp is for a normal prior"),
-    (["--from", "DATA:X_train:99999"], "index 99999 is out of range for X_train with 3991 grids"),
-    (["--from", "DATA:X_nope:1"], "no key 'X_nope'"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--from", "chair"], "neither a seed"),
+        (["--to", "missing.npz:3"], "file not found: missing.npz"),
+        (["--steps", "1"], "--steps must be >= 2"),
+        (["--method", "slerp", "--model", "UNIFORM"], "slerp is for a normal prior"),
+        (["--from", "DATA:X_train:99999"], "index 99999 is out of range for X_train with 3991 grids"),
+        (["--from", "DATA:X_nope:1"], "no key 'X_nope'"),
+    ],
+)
 def test_bad_endpoints_are_named(argv, message, shared_data, tmp_path, capsys):
     uniform = tmp_path / "uniform.keras"
     Generator(16, (8, 4, 2), name="generator").save(uniform)
-    argv = [a.replace("DATA", str(shared_data / "modelnet10_vox32.npz")).replace("UNIFORM", str(uniform))
-            for a in argv]
+    argv = [a.replace("DATA", str(shared_data / "modelnet10_vox32.npz")).replace("UNIFORM", str(uniform)) for a in argv]
     if "--model" not in argv:
         argv += ["--model", str(MODEL)]
     try:

@@ -34,8 +34,13 @@ from gan3d_tf.config import get_preset
 from gan3d_tf.evaluation.sampling import generate
 from gan3d_tf.metrics.generation import generation_report
 
-BOUNDS = {"max_empty_fraction": 0.1, "max_pairwise_iou": 0.5, "min_cov": 0.12, "max_mmd": 0.78,
-          "min_component_share": 0.5}
+BOUNDS = {
+    "max_empty_fraction": 0.1,
+    "max_pairwise_iou": 0.5,
+    "min_cov": 0.12,
+    "max_mmd": 0.78,
+    "min_component_share": 0.5,
+}
 
 
 def failures(samples: np.ndarray, held_out: np.ndarray) -> list[str]:
@@ -58,11 +63,22 @@ def failures(samples: np.ndarray, held_out: np.ndarray) -> list[str]:
 
 @pytest.mark.slow
 def test_chair32_recipe_learns_diverse_solid_chairs_close_to_held_out_ones(tmp_path):
-    config = get_preset("chair32").replace(**{
-        "model.resolution": 16, "model.g_widths": (64, 32), "model.d_widths": (32, 64),
-        "data.category": "chair", "data.builtin_size": 512, "train.epochs": 60,
-        "train.sample_every_epochs": 60, "train.monitor_every_epochs": 0,
-    }).validate()
+    config = (
+        get_preset("chair32")
+        .replace(
+            **{
+                "model.resolution": 16,
+                "model.g_widths": (64, 32),
+                "model.d_widths": (32, 64),
+                "data.category": "chair",
+                "data.builtin_size": 512,
+                "train.epochs": 60,
+                "train.sample_every_epochs": 60,
+                "train.monitor_every_epochs": 0,
+            }
+        )
+        .validate()
+    )
     data = training.load_training_data(config)
     train, held_out = training.split_validation(data, config.data.val_fraction, config.seed)
 

@@ -23,9 +23,16 @@ def test_removed_fields_at_their_off_values_are_dropped():
     assert "r1_gamma" in saved["train"]  # the input is not changed
 
 
-@pytest.mark.parametrize("field,value", [("instance_noise", 0.2), ("binarize_fake", True),
-                                         ("d_augment", "flip,translate"), ("r1_gamma", 1.0),
-                                         ("instance_noise_steps", 2500)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("instance_noise", 0.2),
+        ("binarize_fake", True),
+        ("d_augment", "flip,translate"),
+        ("r1_gamma", 1.0),
+        ("instance_noise_steps", 2500),
+    ],
+)
 def test_a_removed_field_that_was_on_is_refused_by_name(field, value):
     saved = json.loads((HEAD_RUN / "config.json").read_text())
     saved["train"][field] = value
@@ -51,9 +58,19 @@ def test_a_run_made_before_the_removals_resumes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"resuming {run} from ckpt-2 (epoch 1, step 2)" in out
     latest = tf.train.latest_checkpoint(str(run / "checkpoints"))
-    values = dict((name, tf.train.load_variable(latest, name)) for name, _ in tf.train.list_variables(latest)
-                  if name in ("step/.ATTRIBUTES/VARIABLE_VALUE", "steps_done/.ATTRIBUTES/VARIABLE_VALUE",
-                              "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
-    assert values == {"step/.ATTRIBUTES/VARIABLE_VALUE": 4, "steps_done/.ATTRIBUTES/VARIABLE_VALUE": 4,
-                      "epoch/.ATTRIBUTES/VARIABLE_VALUE": 2}
+    values = dict(
+        (name, tf.train.load_variable(latest, name))
+        for name, _ in tf.train.list_variables(latest)
+        if name
+        in (
+            "step/.ATTRIBUTES/VARIABLE_VALUE",
+            "steps_done/.ATTRIBUTES/VARIABLE_VALUE",
+            "epoch/.ATTRIBUTES/VARIABLE_VALUE",
+        )
+    )
+    assert values == {
+        "step/.ATTRIBUTES/VARIABLE_VALUE": 4,
+        "steps_done/.ATTRIBUTES/VARIABLE_VALUE": 4,
+        "epoch/.ATTRIBUTES/VARIABLE_VALUE": 2,
+    }
     assert "r1_gamma" not in json.loads((run / "config.json").read_text())["train"]

@@ -65,7 +65,10 @@ def test_mixed_precision_keeps_float32_io_and_variables():
     assert v.dtype == "float32" and d(v).dtype == "float32"
     for net, cls in ((g, Generator), (d, Discriminator)):
         assert net.dtype_policy.name == "mixed_bfloat16"
-        assert cls.from_config(net.get_config()).get_layer("conv2" if cls is Discriminator else "deconv2").compute_dtype == "bfloat16"
+        assert (
+            cls.from_config(net.get_config()).get_layer("conv2" if cls is Discriminator else "deconv2").compute_dtype
+            == "bfloat16"
+        )
 
 
 @pytest.mark.parametrize("model", ["generator", "discriminator"])

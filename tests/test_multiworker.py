@@ -21,13 +21,42 @@ from gan3d_tf.training.loop import batches
 # D's gate at 0.22: some steps update D, some do not, and at step 3 the two workers' own accuracies lie on either side
 # of it (1/8 and 3/8; measured with a gate on each worker's own accuracy, which then hangs in D's all-reduce)
 THRESHOLD = 0.22
-FLAGS = ["--preset", "smoke", "--category", "chair", "--builtin-size", "16", "--batch-size", "8", "--quiet",
-         "--strategy", "multiworker", "--checkpoint-every-steps", "1", "--d-acc-threshold", str(THRESHOLD),
-         "--set", "model.resolution=16", "--set", "model.z_dim=16", "--set", "model.g_widths=[16,8]",
-         "--set", "model.d_widths=[8,16]"]
+FLAGS = [
+    "--preset",
+    "smoke",
+    "--category",
+    "chair",
+    "--builtin-size",
+    "16",
+    "--batch-size",
+    "8",
+    "--quiet",
+    "--strategy",
+    "multiworker",
+    "--checkpoint-every-steps",
+    "1",
+    "--d-acc-threshold",
+    str(THRESHOLD),
+    "--set",
+    "model.resolution=16",
+    "--set",
+    "model.z_dim=16",
+    "--set",
+    "model.g_widths=[16,8]",
+    "--set",
+    "model.d_widths=[8,16]",
+]
 STEPS_PER_EPOCH = 2
-RUN_FILES = {"checkpoints", "commands.txt", "config.json", "data.json", "discriminator.keras", "generator.keras",
-             "logs", "samples"}
+RUN_FILES = {
+    "checkpoints",
+    "commands.txt",
+    "config.json",
+    "data.json",
+    "discriminator.keras",
+    "generator.keras",
+    "logs",
+    "samples",
+}
 
 
 def free_ports(n: int) -> list[int]:
@@ -43,8 +72,9 @@ def free_ports(n: int) -> list[int]:
 
 
 def tf_config(ports, index: int) -> str:
-    return json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
+    return json.dumps(
+        {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
+    )
 
 
 def run_workers(tmp_path: Path, tag: str, *flags, timeout: float = 180.0) -> list:
@@ -60,9 +90,22 @@ def run_workers(tmp_path: Path, tag: str, *flags, timeout: float = 180.0) -> lis
             (tmp_path / f"tmp{i}").mkdir(exist_ok=True)
             logs.append(open(tmp_path / f"{tag}-{i}.log", "w"))
             env = subprocess_env(TF_CONFIG=tf_config(ports, i), TMPDIR=str(tmp_path / f"tmp{i}"))
-            procs.append(subprocess.Popen(
-                [sys.executable, str(TESTS / "multiworker_child.py"), str(tmp_path / f"{tag}-{i}.npz"), *FLAGS,
-                 "--out", str(tmp_path / "run"), *flags], env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(TESTS / "multiworker_child.py"),
+                        str(tmp_path / f"{tag}-{i}.npz"),
+                        *FLAGS,
+                        "--out",
+                        str(tmp_path / "run"),
+                        *flags,
+                    ],
+                    env=env,
+                    stdout=logs[-1],
+                    stderr=subprocess.STDOUT,
+                )
+            )
         deadline = time.monotonic() + timeout
         while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
             if any(p.poll() not in (None, 0) for p in procs):
@@ -94,9 +137,21 @@ def run_mirrored(tmp_path: Path, tag: str, *flags, replicas: int = 2, timeout: f
     env = subprocess_env(LOGICAL_CPUS=str(replicas))
     env.pop("TF_CONFIG", None)
     with open(tmp_path / f"{tag}.log", "w") as log:
-        proc = subprocess.run([sys.executable, str(TESTS / "multiworker_child.py"), str(tmp_path / f"{tag}.npz"),
-                               *single, "--out", str(tmp_path / tag), *flags], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, timeout=timeout)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(TESTS / "multiworker_child.py"),
+                str(tmp_path / f"{tag}.npz"),
+                *single,
+                "--out",
+                str(tmp_path / tag),
+                *flags,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+        )
     assert proc.returncode == 0, (tmp_path / f"{tag}.log").read_text()[-4000:]
     return dict(np.load(tmp_path / f"{tag}.npz"))
 
@@ -180,7 +235,7 @@ def test_two_workers_equal_one_process_with_two_mirrored_replicas_each_worker_se
     for r, dump in enumerate(workers):
         assert sorted(k for k in dump if k.startswith("seen/")) == sorted(f"seen/{s}/{r}" for s in range(steps))
         for s in range(steps):
-            half = global_batches[s][4 * r:4 * r + 4]
+            half = global_batches[s][4 * r : 4 * r + 4]
             np.testing.assert_array_equal(dump[f"seen/{s}/{r}"], half, err_msg=f"worker {r}, step {s}")
             np.testing.assert_array_equal(mirrored[f"seen/{s}/{r}"], half, err_msg=f"replica {r}, step {s}")
     assert len([k for k in mirrored if k.startswith("seen/")]) == 2 * steps
@@ -194,18 +249,25 @@ def test_two_workers_equal_one_process_with_two_mirrored_replicas_each_worker_se
     assert "with 2 replica(s); this is worker 0 of 2 workers" in (tmp_path / "workers-0.log").read_text()
 
 
-@pytest.mark.parametrize("value, message", [
-    (None, "needs the TF_CONFIG environment variable"),
-    ("{cluster: 1}", "TF_CONFIG is not valid JSON"),
-    ('{"cluster": {"worker": ["localhost:1"]}}', 'a "cluster" object and a "task" object'),
-    ('{"cluster": {"ps": ["localhost:1"], "worker": ["localhost:2"]}, "task": {"type": "worker", "index": 0}}',
-     "cluster job 'ps' is not supported"),
-    ('{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}', "not a \"host:port\" address"),
-    ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}', "task index 2"),
-    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}', "task type 'chief'"),
-    ('{"cluster": {"chief": ["a:1", "b:1"], "worker": ["c:1"]}, "task": {"type": "worker", "index": 0}}',
-     "at most one chief"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (None, "needs the TF_CONFIG environment variable"),
+        ("{cluster: 1}", "TF_CONFIG is not valid JSON"),
+        ('{"cluster": {"worker": ["localhost:1"]}}', 'a "cluster" object and a "task" object'),
+        (
+            '{"cluster": {"ps": ["localhost:1"], "worker": ["localhost:2"]}, "task": {"type": "worker", "index": 0}}',
+            "cluster job 'ps' is not supported",
+        ),
+        ('{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}', 'not a "host:port" address'),
+        ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}', "task index 2"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}', "task type 'chief'"),
+        (
+            '{"cluster": {"chief": ["a:1", "b:1"], "worker": ["c:1"]}, "task": {"type": "worker", "index": 0}}',
+            "at most one chief",
+        ),
+    ],
+)
 def test_bad_tf_config_fails_before_any_work(tmp_path, capsys, monkeypatch, value, message):
     if value is None:
         monkeypatch.delenv("TF_CONFIG", raising=False)

@@ -32,8 +32,14 @@ def run_train(argv, capsys):
 def test_ctrl_c_prints_the_last_checkpoint_and_the_resume_command(tmp_path, capsys):
     run = tmp_path / "run"
     argv = [*TINY_RUN, "--epochs", "500", "--checkpoint-every-steps", "1", "--out", str(run)]
-    child = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *argv], cwd=tmp_path, env=subprocess_env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *argv],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while RunDir(run).latest_checkpoint() is None and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -45,8 +51,10 @@ def test_ctrl_c_prints_the_last_checkpoint_and_the_resume_command(tmp_path, caps
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     counters = RunDir(run).counters()
-    expected = (f"last checkpoint {run / 'checkpoints' / counters['checkpoint']} (epoch {counters['epochs']}, "
-                f"step {counters['steps']:,}); resume with: python train.py --resume --out {run}")
+    expected = (
+        f"last checkpoint {run / 'checkpoints' / counters['checkpoint']} (epoch {counters['epochs']}, "
+        f"step {counters['steps']:,}); resume with: python train.py --resume --out {run}"
+    )
     assert expected in lines[0]
     # the printed command goes on from there (to the end of the epoch the checkpoint is in)
     resume = shlex.split(lines[0].split("resume with: ")[1])
@@ -65,8 +73,9 @@ def test_resume_without_out_resumes_the_default_run_directory(tmp_path, monkeypa
     steps = RunDir("runs/chair-chair32").counters()
     code, out, err = run_train(["--resume", "--epochs", "2"], capsys)
     assert code == 0, err
-    assert (f"resuming {Path('runs', 'chair-chair32')} from {steps['checkpoint']} (epoch 1, step {steps['steps']})"
-            in out)
+    assert (
+        f"resuming {Path('runs', 'chair-chair32')} from {steps['checkpoint']} (epoch 1, step {steps['steps']})" in out
+    )
     assert RunDir("runs/chair-chair32").counters()["epochs"] == 2
     code, _, err = run_train(["--resume", "--category", "table"], capsys)  # another default run: not there
     assert code == 2 and "runs/table-chair32/config.json not found" in err and "--out RUN_DIR" in err
@@ -140,8 +149,14 @@ def stderr_of_train(*flags):
     """stderr of `python train.py --category chiar FLAGS` (fails at once, after TensorFlow loaded)."""
     env = subprocess_env()
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a user runs it
-    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "--category", "chiar", *flags], env=env,
-                            cwd=TESTS, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--category", "chiar", *flags],
+        env=env,
+        cwd=TESTS,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr
     return result.stderr
 
@@ -159,13 +174,15 @@ def test_tensorflow_start_up_lines_are_not_printed_twice_and_verbose_shows_them(
 def test_start_up_records_are_kept_once():
     from gan3d_tf.tf_startup import records
 
-    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-            "I0000 00:00:1796525251.508130    7313 port.cc:153] oneDNN custom operations are on.\n"
-            "I0000 00:00:1796525251.569000    7313 cpu_feature_guard.cc:227] This TensorFlow binary is optimized.\n"
-            "To enable the following instructions: AVX2 FMA.\n"
-            "W0000 00:00:1796525252.000000    7313 something.cc:1] a real warning\n"
-            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-            "I0000 00:00:1796525256.580312    7313 port.cc:153] oneDNN custom operations are on.\n")
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796525251.508130    7313 port.cc:153] oneDNN custom operations are on.\n"
+        "I0000 00:00:1796525251.569000    7313 cpu_feature_guard.cc:227] This TensorFlow binary is optimized.\n"
+        "To enable the following instructions: AVX2 FMA.\n"
+        "W0000 00:00:1796525252.000000    7313 something.cc:1] a real warning\n"
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796525256.580312    7313 port.cc:153] oneDNN custom operations are on.\n"
+    )
     kept = records(text)
     assert [severity for severity, _, _ in kept] == ["absl", "I", "I", "W"]
     assert kept[2][2].endswith("To enable the following instructions: AVX2 FMA.")
@@ -176,8 +193,7 @@ def test_help_groups_flags_states_each_default_and_ends_with_three_examples(caps
 
     parser = build_parser()
     titles = [g.title for g in parser._action_groups if g._group_actions and g.title != "options"]
-    assert titles == ["data", "model", "training", "run directory, checkpoints and logs",
-                      "3D-VAE-GAN (--model vaegan)"]
+    assert titles == ["data", "model", "training", "run directory, checkpoints and logs", "3D-VAE-GAN (--model vaegan)"]
     for action in parser._actions:
         if action.option_strings and action.dest != "help":
             assert "(default: " in action.help, action.option_strings
@@ -212,8 +228,11 @@ def test_serving_doc_states_the_feature_width_the_export_gives():
     from gan3d_tf.evaluation.features import feature_extractor
     from gan3d_tf.training import build_discriminator
 
-    row = next(line for line in (ROOT / "docs" / "serving.md").read_text().splitlines()
-               if line.startswith("| `gan3d_features`"))
+    row = next(
+        line
+        for line in (ROOT / "docs" / "serving.md").read_text().splitlines()
+        if line.startswith("| `gan3d_features`")
+    )
     for name in ("chair32", "paper64"):
         width = feature_extractor(build_discriminator(PRESETS[name].model)).output.shape[-1]
         assert re.search(rf"{width:,}[^|]*`{name}`", row), (name, width, row)
@@ -229,10 +248,14 @@ def test_category_typo_names_the_flag_not_the_config_field(tmp_path, capsys):
 
 def pytest_realdata(tmp_path, **env):
     """Runs one realdata test in a child pytest with the data folder hidden; (exit code, output)."""
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                             "tests/test_data.py::test_modelnet10_chairs"], cwd=ROOT,
-                            env={**subprocess_env(), "GAN3D_SHARED_DATA": str(tmp_path), "CI": "", **env},
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_data.py::test_modelnet10_chairs"],
+        cwd=ROOT,
+        env={**subprocess_env(), "GAN3D_SHARED_DATA": str(tmp_path), "CI": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return result.returncode, result.stdout + result.stderr
 
 

@@ -20,18 +20,50 @@ def shipped(tmp_path_factory):
     def boxes(n):
         x = np.zeros((2 * n, 16, 16, 16), np.uint8)
         for i in range(2 * n):
-            a, h = (rng.integers(2, 4), rng.integers(10, 16)) if i % 2 == 0 else (rng.integers(8, 14), rng.integers(2, 4))
-            x[i, 8 - a // 2:8 + a // 2 + 1, 8 - a // 2:8 + a // 2 + 1, :h] = 1
+            a, h = (
+                (rng.integers(2, 4), rng.integers(10, 16)) if i % 2 == 0 else (rng.integers(8, 14), rng.integers(2, 4))
+            )
+            x[i, 8 - a // 2 : 8 + a // 2 + 1, 8 - a // 2 : 8 + a // 2 + 1, :h] = 1
         return x, np.arange(2 * n) % 2
 
     (xtr, ytr), (xte, yte) = boxes(16), boxes(6)
     np.savez(root / "set.npz", X_train=xtr, y_train=ytr, X_test=xte, y_test=yte, classes=np.array(["tall", "flat"]))
     config = tiny_config(**{"data.path": str(root / "set.npz"), "data.category": "tall", "data.val_fraction": 0.25})
     training.train(config, root / "run", verbose=0)
-    assert pretrained.main([str(root / "run"), "--out", str(root / "tall16"), "--data", str(root / "set.npz"),
-                            "--category", "tall", "--n", "8", "--quality-n", "20"]) == 0
-    assert pretrained.main([str(root / "run"), "--part", "discriminator", "--out", str(root / "d16"),
-                            "--data", str(root / "set.npz"), "--seeds", "2"]) == 0
+    assert (
+        pretrained.main(
+            [
+                str(root / "run"),
+                "--out",
+                str(root / "tall16"),
+                "--data",
+                str(root / "set.npz"),
+                "--category",
+                "tall",
+                "--n",
+                "8",
+                "--quality-n",
+                "20",
+            ]
+        )
+        == 0
+    )
+    assert (
+        pretrained.main(
+            [
+                str(root / "run"),
+                "--part",
+                "discriminator",
+                "--out",
+                str(root / "d16"),
+                "--data",
+                str(root / "set.npz"),
+                "--seeds",
+                "2",
+            ]
+        )
+        == 0
+    )
     return root
 
 
@@ -39,7 +71,9 @@ def shipped(tmp_path_factory):
 def test_generator_folder_metadata(shipped):
     meta = json.loads((shipped / "tall16" / "metadata.json").read_text())
     assert sorted(p.name for p in (shipped / "tall16").iterdir()) == ["generator.keras", "metadata.json"]
-    assert meta["files"] == {"generator": "generator.keras"} and meta["epochs"] == 2 and meta["steps"] == 2  # 12 train shapes, batch 8: one step an epoch
+    assert (
+        meta["files"] == {"generator": "generator.keras"} and meta["epochs"] == 2 and meta["steps"] == 2
+    )  # 12 train shapes, batch 8: one step an epoch
     quality = meta["metrics"]["quality"]
     assert quality["n"] == 20 and quality["raw"]["reference_mean_voxels"] > 0
     assert quality["cleaned"]["n_fragmented"] == 0  # a cleaned sample is one component

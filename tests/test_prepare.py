@@ -16,7 +16,7 @@ def write_binvox(path, grid):
     """Tiny binvox writer: grid[x, y, z] stored per the spec (index = x*D*D + z*D + y), RLE."""
     d = grid.shape[0]
     x, y, z = np.indices(grid.shape)
-    flat = np.zeros(d ** 3, np.uint8)
+    flat = np.zeros(d**3, np.uint8)
     flat[(x * d * d + z * d + y).ravel()] = grid.ravel()
     rle = bytearray()
     i = 0
@@ -120,8 +120,14 @@ def _box_surface_points(ext, step=0.05):
 def test_points_synthetic_surface_and_solid(tmp_path):
     p = _box_surface_points((1.0, 0.5, 2.0))
     src = tmp_path / "pts.npz"
-    np.savez(src, train_points=p[None] + 3.0, train_labels=np.array([0], np.int16),
-             test_points=p[None, ::2], test_labels=np.array([0], np.int16), classes=np.array(["box"]))
+    np.savez(
+        src,
+        train_points=p[None] + 3.0,
+        train_labels=np.array([0], np.int16),
+        test_points=p[None, ::2],
+        test_labels=np.array([0], np.int16),
+        classes=np.array(["box"]),
+    )
     s = run(src, tmp_path / "surf.npz", 16)
     assert (s["format"], s["fill"], s["n_train"], s["n_test"]) == ("points", "surface", 1, 1)
     surf = np.load(tmp_path / "surf.npz")["X_train"][0]
@@ -261,8 +267,14 @@ def test_classes_keeps_and_relabels_voxel_npz(tmp_path):
 
 def test_classes_selects_point_clouds_before_converting(tmp_path):
     pts = np.stack([_box_surface_points((1.0, 1.0, 2.0))[:500]] * 3).astype(np.float16)
-    np.savez(tmp_path / "p.npz", train_points=pts, train_labels=np.array([0, 1, 1], np.int16),
-             test_points=pts[:1], test_labels=np.array([0], np.int16), classes=np.array(["airplane", "bookshelf"]))
+    np.savez(
+        tmp_path / "p.npz",
+        train_points=pts,
+        train_labels=np.array([0, 1, 1], np.int16),
+        test_points=pts[:1],
+        test_labels=np.array([0], np.int16),
+        classes=np.array(["airplane", "bookshelf"]),
+    )
     s = run(tmp_path / "p.npz", tmp_path / "o.npz", 16, classes=["bookshelf"], dilate=1)
     assert (s["classes"], s["n_train"], s["n_test"], s["n_skipped"]) == (["bookshelf"], 2, 0, 0)
     with np.load(tmp_path / "o.npz") as d:

@@ -76,8 +76,13 @@ def test_voxels_drawn_independently_at_the_chairs_occupancy_fail_the_gate(genera
 
 @pytest.mark.slow
 def test_sample_command_works_in_a_fresh_process(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), "sample", str(MODEL), "--n", "16", "--out",
-                           str(tmp_path)], env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), "sample", str(MODEL), "--n", "16", "--out", str(tmp_path)],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     grids = np.load(tmp_path / "samples.npz")["voxels"]
     assert grids.shape == (16, 32, 32, 32) and (grids.reshape(16, -1).max(1) > 0.5).sum() >= 14

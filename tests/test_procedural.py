@@ -137,4 +137,3 @@ def test_invalid_arguments():
         make_dataset("chair", 2.5)
     with pytest.raises(ValueError, match="seed"):
         make_dataset("chair", 2, seed=-1)
-

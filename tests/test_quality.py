@@ -15,14 +15,16 @@ from gan3d_tf.evaluation.sampling import draw_z
 from gan3d_tf.metrics.gate import GATE, gate_failures
 from gan3d_tf.metrics.generation import generation_report
 from gan3d_tf.metrics.quality import (
-    keep_largest_component, largest_component_fraction, sample_quality,
+    keep_largest_component,
+    largest_component_fraction,
+    sample_quality,
 )
 from gan3d_tf.training.generation_monitor import GenerationMonitor
 
 
 def block(grid, corner, size):
     x, y, z = corner
-    grid[x:x + size[0], y:y + size[1], z:z + size[2]] = 1
+    grid[x : x + size[0], y : y + size[1], z : z + size[2]] = 1
     return grid
 
 
@@ -81,8 +83,11 @@ def test_gate_names_each_failed_condition():
     bad = {"iou": {"cov": 0.2, "mmd": 0.9, "one_nna": 0.95}, "mean_pairwise_iou": 0.5, "n_empty": 3}
     failures = gate_failures(bad)
     assert len(failures) == 5 and failures[0].startswith("COV 0.200") and failures[-1] == "3 empty > 0"
-    edge = {"iou": {"cov": GATE["cov"], "mmd": GATE["mmd"], "one_nna": GATE["one_nna"]},
-            "mean_pairwise_iou": GATE["mean_pairwise_iou"], "n_empty": 0}
+    edge = {
+        "iou": {"cov": GATE["cov"], "mmd": GATE["mmd"], "one_nna": GATE["one_nna"]},
+        "mean_pairwise_iou": GATE["mean_pairwise_iou"],
+        "n_empty": 0,
+    }
     assert gate_failures(edge) == []  # the bounds themselves pass
     # a class whose real shapes are alike (sofas: 0.35 among the test sofas) raises the pairwise bound to theirs + 0.05
     alike = dict(good, mean_pairwise_iou=0.38)
@@ -110,8 +115,9 @@ def lookup_generator(shapes):
     n, r = len(shapes), shapes.shape[1]
     kernel = np.where(shapes.reshape(n, -1) > 0.5, 20.0, -20.0).astype(np.float32)
     z = keras.Input((n,))
-    x = keras.layers.Dense(r**3, activation="sigmoid", use_bias=False,
-                           kernel_initializer=keras.initializers.Constant(kernel))(z)
+    x = keras.layers.Dense(
+        r**3, activation="sigmoid", use_bias=False, kernel_initializer=keras.initializers.Constant(kernel)
+    )(z)
     return keras.Model(z, keras.layers.Reshape((r, r, r))(x))
 
 
@@ -151,8 +157,9 @@ def test_monitor_logs_quality_and_stops_at_the_gate(tmp_path):
 
 @pytest.mark.slow
 def test_time_to_gate_reads_a_runs_readings(tmp_path, capsys):
-    config = tiny_config(**{"train.epochs": 2, "train.monitor_every_epochs": 1, "data.val_fraction": 0.25,
-                            "train.monitor_samples": 4})
+    config = tiny_config(
+        **{"train.epochs": 2, "train.monitor_every_epochs": 1, "data.val_fraction": 0.25, "train.monitor_samples": 4}
+    )
     training.train(config, tmp_path / "run", verbose=0)
     assert time_to_gate.main(["--report", str(tmp_path / "run")]) == 0
     out = json.loads(capsys.readouterr().out)

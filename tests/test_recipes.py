@@ -111,8 +111,11 @@ def test_config_refuses_wgan_gp_with_batch_norm_and_gate():
 
 def test_wgan_gp_step_updates_d_every_step_and_g_every_n_critic():
     keras.utils.set_random_seed(0)
-    gan = build_gan(tiny_config(**{"train.loss": "wgan-gp", "model.d_norm": "layer", "train.d_acc_threshold": 1.0,
-                                   "train.n_critic": 3}))
+    gan = build_gan(
+        tiny_config(
+            **{"train.loss": "wgan-gp", "model.d_norm": "layer", "train.d_acc_threshold": 1.0, "train.n_critic": 3}
+        )
+    )
     g_vars = gan.generator.trainable_variables
     data = tf.data.Dataset.from_tensors(real_batch()).repeat()
     history = []
@@ -196,8 +199,9 @@ MIRRORED_RECIPES = textwrap.dedent(
 def test_recipes_under_two_replica_mirrored_strategy():
     """Critic schedule, penalty, spectral norm and EMA keep both replicas identical."""
     script = MIRRORED_RECIPES.format(root=str(ROOT), tests=str(ROOT / "tests"))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         env=subprocess_env(), timeout=900)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=subprocess_env(), timeout=900
+    )
     assert out.returncode == 0 and "MIRRORED_RECIPES_OK" in out.stdout, out.stderr[-4000:]
 
 

@@ -19,7 +19,7 @@ def _centroid(image: np.ndarray) -> np.ndarray:
 
 def _box(r: int, lo, hi) -> np.ndarray:
     grid = np.zeros((r, r, r), dtype=np.uint8)
-    grid[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = 1
+    grid[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = 1
     return grid
 
 
@@ -82,7 +82,7 @@ def test_render_grid_layout():
     assert mosaic.shape == (2 * 64, 3 * 64, 3) and mosaic.dtype == np.uint8
     assert np.all(mosaic[:, 63] == mosaic[0, 63]) and mosaic[0, 63, 0] < 255  # separator
     np.testing.assert_array_equal(mosaic[64:, 128:][2:, 2:], 255)  # unused last tile
-    tile = mosaic[64 + 1:128 - 1, 64 + 1:128 - 1]
+    tile = mosaic[64 + 1 : 128 - 1, 64 + 1 : 128 - 1]
     np.testing.assert_array_equal(tile, render_voxels(batch[4], size=64)[1:-1, 1:-1])
     wide = render_grid(batch[..., None], size=32, ncols=5)
     assert wide.shape == (32, 160, 3)
@@ -95,4 +95,3 @@ def test_save_png(tmp_path):
     path = tmp_path / "a" / "b" / "grid.png"
     save_png(image, path)
     np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), image)
-

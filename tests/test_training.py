@@ -34,7 +34,10 @@ def test_run_directory_and_tensorboard(tmp_path):
     data_info = json.loads((d / "data.json").read_text())
     assert data_info["n_train"] == 24 and data_info["source"] == "builtin-procedural"
     assert 0.0 < data_info["mean_pairwise_iou_first64"] < 0.9  # varied shapes
-    assert sorted(p.name for p in (d / "checkpoints").glob("*.index")) == ["ckpt-3.index", "ckpt-6.index"]  # numbered by steps
+    assert sorted(p.name for p in (d / "checkpoints").glob("*.index")) == [
+        "ckpt-3.index",
+        "ckpt-6.index",
+    ]  # numbered by steps
     assert sorted(p.name for p in (d / "samples").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
     assert (d / "generator.keras").is_file() and (d / "discriminator.keras").is_file()
     tags = event_tags(d / "logs")

@@ -13,7 +13,12 @@ from gan3d_tf.models.generator import Generator
 from gan3d_tf.models.reparameterize import Reparameterize
 from gan3d_tf.config import Config
 from gan3d_tf.models.vaegan3d import (
-    VAEGAN3D, kl_divergence, prior_moments, reconstruction_cross_entropy, reconstruction_error)
+    VAEGAN3D,
+    kl_divergence,
+    prior_moments,
+    reconstruction_cross_entropy,
+    reconstruction_error,
+)
 
 
 def test_paper_encoder_shapes_and_serialization(tmp_path):
@@ -23,8 +28,12 @@ def test_paper_encoder_shapes_and_serialization(tmp_path):
     assert [c.kernel_size[0] for c in convs] == [11, 5, 5, 5, 8]
     assert [c.strides[0] for c in convs] == [4, 2, 2, 2, 1]
     assert [e.get_layer(f"bn{i}") for i in range(1, 5)] and "relu4" in names
-    assert [tuple(e.get_layer(f"conv{i}").output.shape[1:3]) for i in range(1, 5)] == [(64, 64), (32, 32),
-                                                                                       (16, 16), (8, 8)]
+    assert [tuple(e.get_layer(f"conv{i}").output.shape[1:3]) for i in range(1, 5)] == [
+        (64, 64),
+        (32, 32),
+        (16, 16),
+        (8, 8),
+    ]
     mean, log_variance = e(np.random.default_rng(0).uniform(size=(2, 256, 256, 3)).astype("float32"), training=False)
     assert mean.shape == (2, 200) and log_variance.shape == (2, 200) and mean.dtype == tf.float32
     e.save(tmp_path / "e.keras")
@@ -101,7 +110,7 @@ def test_cross_entropy_keeps_a_gradient_where_the_squared_error_loses_it():
         l2 = tf.reduce_mean(reconstruction_error(g(z, training=False), target))
         bce = tf.reduce_mean(reconstruction_cross_entropy(g.logits(z, training=False), target))
     l2_grad, bce_grad = (float(tf.norm(tape.gradient(loss, z))) for loss in (l2, bce))
-    assert l2 > 0.99 * 16 ** 3 and bce > 15 * 16 ** 3  # both losses see the error...
+    assert l2 > 0.99 * 16**3 and bce > 15 * 16**3  # both losses see the error...
     assert bce_grad > 1e5 * l2_grad and bce_grad > 1.0  # ...only the cross-entropy passes it on to z
 
 
@@ -135,8 +144,11 @@ def _tiny(recipe, seed=0, recon_loss="l2"):
     g = Generator(z_dim=8, widths=(8, 4), z_distribution="normal")
     d = Discriminator(widths=(4, 8))
     model = VAEGAN3D(e, g, d, recipe=recipe, seed=seed, recon_loss=recon_loss)
-    model.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3),
-                  e_optimizer=keras.optimizers.Adam(1e-3))
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(1e-3),
+        d_optimizer=keras.optimizers.Adam(1e-3),
+        e_optimizer=keras.optimizers.Adam(1e-3),
+    )
     return model
 
 
@@ -150,8 +162,10 @@ def _pairs(n=8):
 @pytest.mark.slow
 def test_joint_step_trains_all_three_networks():
     model = _tiny("joint")
-    before = {name: [w.numpy().copy() for w in net.trainable_weights]
-              for name, net in (("e", model.encoder), ("g", model.generator), ("d", model.discriminator))}
+    before = {
+        name: [w.numpy().copy() for w in net.trainable_weights]
+        for name, net in (("e", model.encoder), ("g", model.generator), ("d", model.discriminator))
+    }
     history = model.fit(_pairs(), epochs=1, verbose=0, shuffle=False).history
     assert {"kl", "recon", "recon_iou", "d_loss", "g_loss", "d_acc", "d_updated"} <= set(history)
     for name, net in (("e", model.encoder), ("g", model.generator)):
@@ -192,8 +206,11 @@ def test_vaegan_learns_to_reconstruct():
     """Trained jointly, E and G learn which of two shapes an image shows."""
     model = _tiny("joint")
     model.recon_weight, model.kl_weight = 0.01, 1e-3  # make reconstruction dominate for this check
-    model.compile(g_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5), d_optimizer=keras.optimizers.Adam(1e-3),
-                  e_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5))
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5),
+        d_optimizer=keras.optimizers.Adam(1e-3),
+        e_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5),
+    )
     rng = np.random.default_rng(0)
     which = np.arange(8) % 2
     images = (np.where(which[:, None, None, None], 0.8, 0.2) + rng.uniform(-0.1, 0.1, (8, 64, 64, 3))).astype("f4")

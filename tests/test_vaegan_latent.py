@@ -70,8 +70,9 @@ def test_latent_loss_against_a_hand_computation():
     np.testing.assert_allclose(latent_regression_loss(mean, log_variance, z, "squared"), [squared], rtol=1e-6)
     np.testing.assert_allclose(latent_regression_loss(mean, log_variance, z, "direction"), [direction], rtol=1e-6)
     # about a uniform prior's centre (1/2): the same numbers shifted
-    np.testing.assert_allclose(latent_regression_loss(mean + 0.5, log_variance, z + 0.5, "direction", 0.5),
-                               [direction], rtol=1e-5)
+    np.testing.assert_allclose(
+        latent_regression_loss(mean + 0.5, log_variance, z + 0.5, "direction", 0.5), [direction], rtol=1e-5
+    )
     # a shrunk mean in the right direction costs "direction" only its norm term, and "squared" far more
     z = np.array([[0.0, 10.0]], np.float32)
     shrunk = np.array([[0.0, 1.0]], np.float32)
@@ -93,11 +94,15 @@ def test_the_encoder_recovers_z_of_held_out_renders_better_than_the_prior_mean()
     g = informative_generator()
     e = Encoder(z_dim=2, widths=(8, 16, 16, 32), image_size=64)
     model = VAEGAN3D(e, g, Discriminator(widths=(4, 8)), recipe="latent", latent_loss="squared")
-    model.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3),
-                  e_optimizer=keras.optimizers.Adam(1e-3))
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(1e-3),
+        d_optimizer=keras.optimizers.Adam(1e-3),
+        e_optimizer=keras.optimizers.Adam(1e-3),
+    )
     g_before = [w.numpy().copy() for w in g.weights]
-    history = model.fit(latent_dataset(g, 16, steps=20, seed=0, image_size=64), epochs=8, steps_per_epoch=20,
-                        verbose=0).history
+    history = model.fit(
+        latent_dataset(g, 16, steps=20, seed=0, image_size=64), epochs=8, steps_per_epoch=20, verbose=0
+    ).history
     assert set(history) == {"z_error", "kl", "recon_iou"}
     assert all(np.array_equal(a, b.numpy()) for a, b in zip(g_before, g.weights))  # G stays fixed
     ((images, z, voxels),) = next(iter(latent_dataset(g, 64, steps=1, seed=99, image_size=64)))  # another seed
@@ -125,11 +130,19 @@ def test_latent_run_keeps_the_gan_runs_g_and_round_trips(tmp_path):
 
     gan_dir = tmp_path / "gan"
     training.train(tiny_config(**{"train.epochs": 1}), gan_dir, verbose=0)
-    config, _ = train.resolve_config(train.parse_args(["--model", "vaegan", "--recipe", "latent", "--gan-run",
-                                                      str(gan_dir), "--preset", "smoke"]))
+    config, _ = train.resolve_config(
+        train.parse_args(["--model", "vaegan", "--recipe", "latent", "--gan-run", str(gan_dir), "--preset", "smoke"])
+    )
     assert config.vaegan.recipe == "latent" and config.model.g_widths == (16, 8)  # the GAN run's architecture
-    config = config.replace(**{"vaegan.image_size": 64, "vaegan.e_widths": (4, 8, 8, 16), "data.builtin_size": 16,
-                               "train.batch_size": 8, "train.epochs": 1})
+    config = config.replace(
+        **{
+            "vaegan.image_size": 64,
+            "vaegan.e_widths": (4, 8, 8, 16),
+            "data.builtin_size": 16,
+            "train.batch_size": 8,
+            "train.epochs": 1,
+        }
+    )
     run = training.train(config, tmp_path / "lat", verbose=0)
     for a, b in zip(load_network(gan_dir, "generator").weights, run.gan.generator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -150,11 +163,13 @@ def test_latent_run_from_a_model_folder(tmp_path):
     source = tiny_config()
     training.build_gan(source).generator.save(folder / "generator.keras")
     (folder / "metadata.json").write_text(json.dumps({"config": source.to_dict()}))
-    config, _ = train.resolve_config(train.parse_args(["--model", "vaegan", "--recipe", "latent", "--gan-run",
-                                                      str(folder), "--preset", "smoke"]))
+    config, _ = train.resolve_config(
+        train.parse_args(["--model", "vaegan", "--recipe", "latent", "--gan-run", str(folder), "--preset", "smoke"])
+    )
     assert config.model == source.model
-    run = training.open_run(config.replace(**{"vaegan.image_size": 64, "vaegan.e_widths": (4, 8, 8, 16)}),
-                            tmp_path / "unused")
+    run = training.open_run(
+        config.replace(**{"vaegan.image_size": 64, "vaegan.e_widths": (4, 8, 8, 16)}), tmp_path / "unused"
+    )
     saved = keras.saving.load_model(folder / "generator.keras")
     for a, b in zip(saved.weights, run.gan.generator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -165,8 +180,18 @@ def test_bad_latent_flags_are_refused_before_any_work(tmp_path, capsys):
 
     code = train.main(["--model", "vaegan", "--recipe", "latent", "--out", str(tmp_path / "a")])
     assert code == 2 and "vaegan.recipe 'latent' needs vaegan.gan_run" in capsys.readouterr().err
-    code = train.main(["--model", "vaegan", "--recipe", "latent", "--gan-run", str(tmp_path / "nowhere"),
-                       "--out", str(tmp_path / "b")])
+    code = train.main(
+        [
+            "--model",
+            "vaegan",
+            "--recipe",
+            "latent",
+            "--gan-run",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(tmp_path / "b"),
+        ]
+    )
     assert code == 2 and "nowhere: neither a run directory" in capsys.readouterr().err
     code = train.main(["--recipe", "latent", "--out", str(tmp_path / "c")])
     assert code == 2 and "--model vaegan only" in capsys.readouterr().err
@@ -175,10 +200,13 @@ def test_bad_latent_flags_are_refused_before_any_work(tmp_path, capsys):
     assert exit_info.value.code == 2 and "invalid choice: 'lattice'" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
-    code = train.main(["--model", "vaegan", "--recipe", "latent", "--gan-run", str(empty), "--out", str(tmp_path / "e")])
+    code = train.main(
+        ["--model", "vaegan", "--recipe", "latent", "--gan-run", str(empty), "--out", str(tmp_path / "e")]
+    )
     assert code == 2 and "generator.keras and metadata.json" in capsys.readouterr().err
-    code = train.main(["--model", "vaegan", "--recipe", "latent", "--set", "vaegan.latent_loss=cosine",
-                       "--out", str(tmp_path / "f")])
+    code = train.main(
+        ["--model", "vaegan", "--recipe", "latent", "--set", "vaegan.latent_loss=cosine", "--out", str(tmp_path / "f")]
+    )
     assert code == 2 and "latent_loss must be one of" in capsys.readouterr().err
     assert not any((tmp_path / d).exists() for d in "abcdef")
     from gan3d_tf.config import Config
@@ -186,12 +214,18 @@ def test_bad_latent_flags_are_refused_before_any_work(tmp_path, capsys):
     with pytest.raises(ValueError, match="vaegan.gan_run .* applies to the recipes"):
         Config().replace(**{"algorithm": "vaegan", "vaegan.gan_run": "runs/x"}).validate()
     with pytest.raises(ValueError, match="vaegan.latent_loss must be one of"):
-        Config().replace(**{"algorithm": "vaegan", "vaegan.recipe": "latent", "vaegan.gan_run": "x",
-                            "vaegan.latent_loss": "l1"}).validate()
+        Config().replace(
+            **{"algorithm": "vaegan", "vaegan.recipe": "latent", "vaegan.gan_run": "x", "vaegan.latent_loss": "l1"}
+        ).validate()
     g = informative_generator()
     with pytest.raises(ValueError, match="latent_loss must be one of"):
-        VAEGAN3D(Encoder(z_dim=2, widths=(4, 4, 8, 8), image_size=64), g, Discriminator(widths=(4, 8)),
-                 recipe="latent", latent_loss="l1")
+        VAEGAN3D(
+            Encoder(z_dim=2, widths=(4, 4, 8, 8), image_size=64),
+            g,
+            Discriminator(widths=(4, 8)),
+            recipe="latent",
+            latent_loss="l1",
+        )
 
 
 def test_mean_shape_iou_baselines_cut_where_the_training_shapes_fit_best():
@@ -209,5 +243,6 @@ def test_mean_shape_iou_baselines_cut_where_the_training_shapes_fit_best():
     assert report["baseline_mean_shape_iou"]["mean_iou"] == pytest.approx((4 / 6 + 2) / 3)
     assert report["baseline_class_mean_iou"]["mean_iou"] == pytest.approx((4 / 6 + 2) / 3)
     low = ShapeMeans(mean, ("a",), mean[None], 0.2, (0.2,))  # another cut, another IoU: the cut is used
-    assert reference_scores(np.zeros_like(test), test, np.zeros(3, int), ("a",), low)[
-        "baseline_class_mean_iou"]["mean_iou"] == pytest.approx((1 + 2 * 4 / 6) / 3)
+    assert reference_scores(np.zeros_like(test), test, np.zeros(3, int), ("a",), low)["baseline_class_mean_iou"][
+        "mean_iou"
+    ] == pytest.approx((1 + 2 * 4 / 6) / 3)

@@ -16,8 +16,13 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 
 def vaegan_config(**overrides):
     """A 16^3 VAE-GAN with a narrow encoder on 64^2 images."""
-    base = {"algorithm": "vaegan", "vaegan.image_size": 64, "vaegan.e_widths": (4, 8, 8, 16),
-            "data.builtin_size": 16, "train.epochs": 1}
+    base = {
+        "algorithm": "vaegan",
+        "vaegan.image_size": 64,
+        "vaegan.e_widths": (4, 8, 8, 16),
+        "data.builtin_size": 16,
+        "train.epochs": 1,
+    }
     base.update(overrides)
     return tiny_config(**base)
 
@@ -67,8 +72,14 @@ def test_every_saved_file_loads_in_a_fresh_process_with_only_gan3d_tf_imported(v
         np.savez(tmp + "/outputs.npz", mean=mean, voxels=voxels, logits=np.asarray(d(voxels, training=False)))
         print(json.dumps([type(m).__name__ for m in (e, g, d)]))
     """)
-    proc = subprocess.run([sys.executable, "-c", code, str(vaegan_run), str(tmp_path)], capture_output=True,
-                          text=True, env=ENV, cwd="/", timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(vaegan_run), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd="/",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["Encoder", "Generator", "Discriminator"]
     out = np.load(tmp_path / "outputs.npz")
@@ -85,8 +96,10 @@ def test_exact_resume(tmp_path, deterministic_ops):
     whole = training.train(vaegan_config(**{"train.epochs": 2}), tmp_path / "whole", verbose=0)
     training.train(vaegan_config(), tmp_path / "split", verbose=0)
     resumed = training.train(vaegan_config(**{"train.epochs": 2}), tmp_path / "split", resume=True, verbose=0)
-    for a, b in zip(whole.gan.encoder.weights + whole.gan.generator.weights,
-                    resumed.gan.encoder.weights + resumed.gan.generator.weights):
+    for a, b in zip(
+        whole.gan.encoder.weights + whole.gan.generator.weights,
+        resumed.gan.encoder.weights + resumed.gan.generator.weights,
+    ):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
@@ -96,14 +109,14 @@ def test_view_dataset_pairs_images_with_their_shapes():
     from gan3d_tf.data.procedural import make_dataset
 
     voxels = make_dataset("table", 6, resolution=16, seed=0)
-    (images, grids), = next(iter(view_dataset(voxels, 3, seed=0, image_size=64)))
+    ((images, grids),) = next(iter(view_dataset(voxels, 3, seed=0, image_size=64)))
     assert images.shape == (3, 64, 64, 3) and grids.shape == (3, 16, 16, 16)
     assert float(images.numpy().min()) >= 0 and float(images.numpy().max()) <= 1
     # each grid is one of the training shapes (the order is shuffled)
     for g in grids.numpy():
         assert any(np.array_equal(g, v) for v in voxels)
     # the same (seed, epoch) gives the same batch
-    (again, _), = next(iter(view_dataset(voxels, 3, seed=0, image_size=64)))
+    ((again, _),) = next(iter(view_dataset(voxels, 3, seed=0, image_size=64)))
     np.testing.assert_array_equal(images.numpy(), again.numpy())
 
 
@@ -115,9 +128,10 @@ def test_view_distance_sets_the_size_of_the_shape_in_the_image():
     voxels = make_dataset("table", 3, resolution=16, seed=0)
 
     def silhouette_fraction(distance):
-        (images, _), = next(iter(view_dataset(voxels, 3, seed=0, image_size=64, distance_range=(distance, distance))))
-        (backgrounds, _), = next(iter(view_dataset(np.zeros_like(voxels), 3, seed=0, image_size=64,
-                                                   distance_range=(distance, distance))))
+        ((images, _),) = next(iter(view_dataset(voxels, 3, seed=0, image_size=64, distance_range=(distance, distance))))
+        ((backgrounds, _),) = next(
+            iter(view_dataset(np.zeros_like(voxels), 3, seed=0, image_size=64, distance_range=(distance, distance)))
+        )
         return float(np.mean(np.abs(images.numpy() - backgrounds.numpy()).max(-1) > 1e-3))
 
     near, far = silhouette_fraction(1.3), silhouette_fraction(2.6)
@@ -130,8 +144,8 @@ def test_room_scene_reaches_the_views():
     from gan3d_tf.data.procedural import make_dataset
 
     voxels = make_dataset("bed", 2, resolution=16, seed=0)
-    (plain, grids), = next(iter(view_dataset(voxels, 2, seed=0, image_size=64)))
-    (room, same), = next(iter(view_dataset(voxels, 2, seed=0, image_size=64, scene="room")))
+    ((plain, grids),) = next(iter(view_dataset(voxels, 2, seed=0, image_size=64)))
+    ((room, same),) = next(iter(view_dataset(voxels, 2, seed=0, image_size=64, scene="room")))
     np.testing.assert_array_equal(grids.numpy(), same.numpy())
     assert np.abs(room.numpy() - plain.numpy()).mean() > 0.02
 
@@ -151,11 +165,19 @@ def test_separate_recipe_starts_from_the_gan_run(tmp_path, capsys):
 
     gan_dir = tmp_path / "gan"
     training.train(tiny_config(**{"train.epochs": 1}), gan_dir, verbose=0)
-    config, _ = train.resolve_config(train.parse_args(["--model", "vaegan", "--recipe", "separate", "--gan-run",
-                                                      str(gan_dir), "--preset", "smoke"]))
+    config, _ = train.resolve_config(
+        train.parse_args(["--model", "vaegan", "--recipe", "separate", "--gan-run", str(gan_dir), "--preset", "smoke"])
+    )
     assert config.model.resolution == 16 and config.model.g_widths == (16, 8)  # the GAN run's architecture
-    config = config.replace(**{"vaegan.image_size": 64, "vaegan.e_widths": (4, 8, 8, 16), "data.builtin_size": 16,
-                               "train.batch_size": 8, "train.epochs": 1})
+    config = config.replace(
+        **{
+            "vaegan.image_size": 64,
+            "vaegan.e_widths": (4, 8, 8, 16),
+            "data.builtin_size": 16,
+            "train.batch_size": 8,
+            "train.epochs": 1,
+        }
+    )
     run = training.train(config, tmp_path / "sep", verbose=0)
     trained_g = load_network(gan_dir, "generator")
     for a, b in zip(trained_g.weights, run.gan.generator.weights):  # G stayed the GAN run's
@@ -172,20 +194,36 @@ def test_separate_recipe_from_init_from_trains_the_encoder_only(vaegan_run, tmp_
     import train
     from gan3d_tf import training
 
-    config, _ = train.resolve_config(train.parse_args(["--init-from", str(vaegan_run), "--recipe", "separate",
-                                                      "--scene", "photo", "--out", str(tmp_path / "e")]))
+    config, _ = train.resolve_config(
+        train.parse_args(
+            ["--init-from", str(vaegan_run), "--recipe", "separate", "--scene", "photo", "--out", str(tmp_path / "e")]
+        )
+    )
     assert config.vaegan.recipe == "separate" and config.vaegan.gan_run is None and config.vaegan.scene == "photo"
     run = training.train(config.replace(**{"train.epochs": 1}), tmp_path / "e", verbose=0)
     assert int(run.gan.e_optimizer.iterations.numpy()) > 0
-    source = training.open_run(train.resolve_config(train.parse_args(["--init-from", str(vaegan_run)]))[0],
-                               tmp_path / "unused")
+    source = training.open_run(
+        train.resolve_config(train.parse_args(["--init-from", str(vaegan_run)]))[0], tmp_path / "unused"
+    )
     for part in ("generator", "discriminator"):  # fixed: still the source run's
         for a, b in zip(getattr(source.gan, part).weights, getattr(run.gan, part).weights, strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert any(not np.array_equal(a.numpy(), b.numpy())  # the encoder trained
-               for a, b in zip(source.gan.encoder.weights, run.gan.encoder.weights))
-    code = train.main(["--init-from", str(vaegan_run), "--recipe", "separate", "--gan-run", str(vaegan_run),
-                       "--out", str(tmp_path / "g")])
+    assert any(
+        not np.array_equal(a.numpy(), b.numpy())  # the encoder trained
+        for a, b in zip(source.gan.encoder.weights, run.gan.encoder.weights)
+    )
+    code = train.main(
+        [
+            "--init-from",
+            str(vaegan_run),
+            "--recipe",
+            "separate",
+            "--gan-run",
+            str(vaegan_run),
+            "--out",
+            str(tmp_path / "g"),
+        ]
+    )
     assert code == 2 and "--gan-run does not apply with --init-from" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()
 
@@ -197,8 +235,11 @@ def test_init_from_copies_the_networks_and_starts_fresh(vaegan_run, tmp_path):
     import train
     from gan3d_tf import training
 
-    config, _ = train.resolve_config(train.parse_args(["--init-from", str(vaegan_run), "--e-lr", "0.001",
-                                                      "--seed", "3", "--out", str(tmp_path / "ft")]))
+    config, _ = train.resolve_config(
+        train.parse_args(
+            ["--init-from", str(vaegan_run), "--e-lr", "0.001", "--seed", "3", "--out", str(tmp_path / "ft")]
+        )
+    )
     assert config.train.init_from == str(vaegan_run) and config.vaegan.e_learning_rate == 0.001
     assert config.vaegan.scene == "room" and config.model.resolution == 16  # the rest comes from the source run
     run = training.open_run(config, tmp_path / "ft")
@@ -255,8 +296,17 @@ def test_init_from_a_gan_run_gives_a_vaegan_a_trained_g_and_d(tmp_path):
 def test_reconstruct_on_ikea(vaegan_run, shared_data, tmp_path, capsys):
     import evaluate
 
-    code = evaluate.main(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
-                          "--json", str(tmp_path / "ikea.json")])
+    code = evaluate.main(
+        [
+            "reconstruct",
+            "--model",
+            str(vaegan_run),
+            "--ikea",
+            str(shared_data / "ikea"),
+            "--json",
+            str(tmp_path / "ikea.json"),
+        ]
+    )
     assert code == 0
     report = json.loads((tmp_path / "ikea.json").read_text())
     assert set(report["ap"]) == {"bed", "bookcase", "chair", "desk", "sofa", "table"}
@@ -288,15 +338,33 @@ def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, t
     # with a data file: its test split
     rng = np.random.default_rng(0)
     x_test = (rng.random((4, 16, 16, 16)) < 0.3).astype(np.uint8)
-    np.savez(tmp_path / "d.npz", X_train=x_test[:2], y_train=np.zeros(2, int), X_test=x_test,
-             y_test=np.array([0, 1, 0, 1]), classes=np.array(["chair", "sofa"]))
-    voxels, labels, classes = heldout_shapes(config.replace(**{"data.path": str(tmp_path / "d.npz"),
-                                                               "data.category": "all"}), 3)
+    np.savez(
+        tmp_path / "d.npz",
+        X_train=x_test[:2],
+        y_train=np.zeros(2, int),
+        X_test=x_test,
+        y_test=np.array([0, 1, 0, 1]),
+        classes=np.array(["chair", "sofa"]),
+    )
+    voxels, labels, classes = heldout_shapes(
+        config.replace(**{"data.path": str(tmp_path / "d.npz"), "data.category": "all"}), 3
+    )
     assert classes == ("chair", "sofa") and len(voxels) == 3
-    assert all(any(np.array_equal(v, t) for t in x_test[labels[i]::2]) for i, v in enumerate(voxels))
+    assert all(any(np.array_equal(v, t) for t in x_test[labels[i] :: 2]) for i, v in enumerate(voxels))
 
-    code = evaluate.main(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
-                          "--views", "6", "--json", str(tmp_path / "r.json")])
+    code = evaluate.main(
+        [
+            "reconstruct",
+            "--model",
+            str(vaegan_run),
+            "--ikea",
+            str(shared_data / "ikea"),
+            "--views",
+            "6",
+            "--json",
+            str(tmp_path / "r.json"),
+        ]
+    )
     views = json.loads((tmp_path / "r.json").read_text())["heldout_views"]
     assert code == 0 and views["n_views"] == 6 and views["resolution"] == 16 and set(views["ap"]) == {"chair"}
     assert 0 < views["mean_ap"] <= 1 and 0 < views["baseline_mean_shape"]["mean_ap"] <= 1
@@ -305,11 +373,13 @@ def test_heldout_views_score_shapes_the_run_never_saw(vaegan_run, shared_data, t
     assert views["category_accuracy"] == 1.0 and views["category_confusion"]["counts"] == [[6]]
     assert views["scene"] == "room"  # the run's training scene
     with pytest.raises(SystemExit):
-        evaluate.parse_args(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
-                             "--views", "-1"])
+        evaluate.parse_args(
+            ["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"), "--views", "-1"]
+        )
     with pytest.raises(SystemExit):  # --views-scene without --views would be ignored
-        evaluate.parse_args(["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"),
-                             "--views-scene", "plain"])
+        evaluate.parse_args(
+            ["reconstruct", "--model", str(vaegan_run), "--ikea", str(shared_data / "ikea"), "--views-scene", "plain"]
+        )
 
 
 @pytest.mark.slow
@@ -335,15 +405,16 @@ def test_latent_summary_against_a_hand_computation():
     log_variance = np.full((40, 4), np.log(0.25), np.float32)  # sigma 0.5
     s = latent_summary(mean, log_variance, labels, "normal")
     # KL per dim: 0.5 * (0.25 + mu^2 - 1 - log 0.25), summed over 4 dims
-    expected = np.mean(np.sum(0.5 * (0.25 + mean ** 2 - 1.0 - np.log(0.25)), axis=1))
+    expected = np.mean(np.sum(0.5 * (0.25 + mean**2 - 1.0 - np.log(0.25)), axis=1))
     assert s["kl_nats"] == pytest.approx(expected, rel=1e-5)
     assert s["sigma_ratio"] == pytest.approx(0.5, rel=1e-5)
     assert s["spread_ratio"] == pytest.approx(mean.std(axis=0).mean(), rel=1e-5)
     assert s["probe_accuracy"] == 1.0  # linearly separable by class
     shuffled = latent_summary(mean, log_variance, rng.permutation(labels), "normal")
     assert shuffled["probe_accuracy"] < 0.8  # no class information
-    uniform = latent_summary(np.full((40, 4), 0.5, np.float32), np.full((40, 4), np.log(1 / 12), np.float32),
-                             labels, "uniform")  # exactly the moment-matched prior
+    uniform = latent_summary(
+        np.full((40, 4), 0.5, np.float32), np.full((40, 4), np.log(1 / 12), np.float32), labels, "uniform"
+    )  # exactly the moment-matched prior
     assert uniform["kl_nats"] == pytest.approx(0.0, abs=1e-5) and uniform["sigma_ratio"] == pytest.approx(1.0)
     assert "probe_accuracy" not in latent_summary(mean[:8], log_variance[:8], labels[:8], "normal")  # one class
 
@@ -383,11 +454,13 @@ def test_training_means_cover_the_trained_classes_only(tmp_path):
 
     rng = np.random.default_rng(0)
     x = (rng.random((6, 16, 16, 16)) < 0.3).astype(np.uint8)
-    np.savez(tmp_path / "d.npz", X_train=x, y_train=np.array([0, 1, 2, 1, 0, 1]),
-             classes=np.array(["bed", "chair", "sofa"]))
+    np.savez(
+        tmp_path / "d.npz", X_train=x, y_train=np.array([0, 1, 2, 1, 0, 1]), classes=np.array(["bed", "chair", "sofa"])
+    )
     (tmp_path / "run").mkdir()
     tiny_config(**{"data.path": str(tmp_path / "d.npz"), "data.category": "chair"}).to_json(
-        tmp_path / "run" / "config.json")
+        tmp_path / "run" / "config.json"
+    )
     means = training_means(tmp_path / "run")
     assert means.classes == ("chair",) and np.isfinite(means.per_class).all()
     np.testing.assert_allclose(means.per_class[0], x[[1, 3, 5]].mean(0))
@@ -413,8 +486,12 @@ def test_a_live_run_is_read_from_one_checkpoint(tmp_path, monkeypatch):
     training.train(vaegan_config(**{"train.epochs": 2}), run_dir, verbose=0)
     for part in ("encoder", "generator", "discriminator"):
         (run_dir / f"{part}.keras").unlink()  # as while training: checkpoints only
-    first, second = (p.with_suffix("").as_posix() for p in  # the two epoch ends, numbered by steps
-                     sorted((run_dir / "checkpoints").glob("ckpt-*.index"), key=lambda p: int(p.stem[5:])))
+    first, second = (
+        p.with_suffix("").as_posix()
+        for p in sorted(  # the two epoch ends, numbered by steps
+            (run_dir / "checkpoints").glob("ckpt-*.index"), key=lambda p: int(p.stem[5:])
+        )
+    )
     e1, g1 = reconstruct.load_encoder(run_dir, first), load_network(run_dir, "generator", first)
     g2 = load_network(run_dir, "generator", second)
     assert not all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(g1.weights, g2.weights))
@@ -494,9 +571,21 @@ def test_image_to_shape_export_in_a_tensorflow_only_process(vaegan_run, shared_d
         print(json.dumps({"signatures": sorted(m.signatures.keys()), "errors": errors,
                           "gan3d_tf": any(k.startswith("gan3d_tf") for k in sys.modules)}))
     """)
-    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "sm" / "gan3d_image_to_shape" / "1"),
-                           str(tmp_path), *map(str, photos)], capture_output=True, text=True, env=ENV, cwd="/",
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(tmp_path / "sm" / "gan3d_image_to_shape" / "1"),
+            str(tmp_path),
+            *map(str, photos),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd="/",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     info = json.loads(proc.stdout.strip().splitlines()[-1])
     errors = info.pop("errors")

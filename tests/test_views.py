@@ -14,7 +14,7 @@ BG = (0.1, 0.2, 0.3)
 
 def _grid(r: int = 32, lo=(8, 8, 8), hi=(24, 24, 24)) -> np.ndarray:
     grid = np.zeros((r, r, r), dtype=np.uint8)
-    grid[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = 1
+    grid[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = 1
     return grid
 
 
@@ -53,7 +53,14 @@ def test_centred_cube_from_the_front():
     """Centre pixel is lit object, corners are exactly the background, and the square has the pinhole size."""
     cube = _grid()  # half-size 0.25 grid sides, centred
     image, mask = raycast.render_view(
-        cube, 0.0, 0.0, 2.5, image_size=64, background=BG, color=(1.0, 1.0, 1.0), light=(0.0, -1.0, 0.0),
+        cube,
+        0.0,
+        0.0,
+        2.5,
+        image_size=64,
+        background=BG,
+        color=(1.0, 1.0, 1.0),
+        light=(0.0, -1.0, 0.0),
         return_mask=True,
     )
     image, mask = image.numpy(), mask.numpy()
@@ -74,8 +81,9 @@ def test_centred_cube_from_the_front():
 
 def test_empty_grid_renders_pure_background():
     background = scenes.random_background(3, 64, kind="noise")
-    image, mask = raycast.render_view(np.zeros((32, 32, 32)), 40.0, 10.0, 2.4, image_size=64,
-                                    background=background, return_mask=True)
+    image, mask = raycast.render_view(
+        np.zeros((32, 32, 32)), 40.0, 10.0, 2.4, image_size=64, background=background, return_mask=True
+    )
     np.testing.assert_array_equal(image.numpy(), background.numpy())
     assert not mask.numpy().any()
 
@@ -130,8 +138,9 @@ def test_faces_towards_the_light_are_brighter():
 def test_render_size_upsamples_with_soft_edges():
     chair = make_dataset("chair", 1, resolution=32, seed=0)[0]
     full, full_mask = raycast.render_view(chair, 20.0, 20.0, 2.4, image_size=128, background=BG, return_mask=True)
-    fast, fast_mask = raycast.render_view(chair, 20.0, 20.0, 2.4, image_size=128, background=BG,
-                                        render_size=64, return_mask=True)
+    fast, fast_mask = raycast.render_view(
+        chair, 20.0, 20.0, 2.4, image_size=128, background=BG, render_size=64, return_mask=True
+    )
     assert fast.shape == (128, 128, 3) and fast_mask.shape == (128, 128)
     fast_mask = fast_mask.numpy()
     assert ((fast_mask > 0) & (fast_mask < 1)).any()  # anti-aliased edges
@@ -186,8 +195,8 @@ def test_free_radius_matches_max_filter(r):
 
 def _scattered(r: int, density: float, rng) -> np.ndarray:
     occ = rng.random((r, r, r)) < density
-    occ[r // 5:r - r // 5, r // 3:r // 2, r // 8:r // 4] = True  # a slab
-    occ[r - 4:, :3, r - 5:] = True  # a far corner block: large empty cubes in between
+    occ[r // 5 : r - r // 5, r // 3 : r // 2, r // 8 : r // 4] = True  # a slab
+    occ[r - 4 :, :3, r - 5 :] = True  # a far corner block: large empty cubes in between
     return occ
 
 
@@ -269,12 +278,12 @@ def test_view_pairs_in_tf_data_graph_mode():
         assert pairs.element_spec[0].shape.as_list() == [None, 64, 64, 3]
         return [tuple(t.numpy() for t in batch) for batch in pairs]
 
-    (images, voxels), = run(0)
+    ((images, voxels),) = run(0)
     assert images.shape == (3, 64, 64, 3) and images.dtype == np.float32
     np.testing.assert_array_equal(voxels, grids.astype(np.float32))
-    (again, _), = run(0)
+    ((again, _),) = run(0)
     np.testing.assert_array_equal(again, images)
-    (other, _), = run(1)
+    ((other, _),) = run(1)
     assert np.abs(other - images).mean() > 0.01
     # Element i of epoch e is make_pair with seed fold_in(fold_in([seed, 0], e), i), all int64.
     fold_in = tf.random.experimental.stateless_fold_in
@@ -286,8 +295,10 @@ def test_view_pairs_in_tf_data_graph_mode():
 def test_epoch_tensor_inside_counter_pipeline():
     grids = make_dataset("sofa", 2, resolution=32, seed=0)
     shapes = tf.data.Dataset.from_tensor_slices(grids)
-    dataset = tf.data.Dataset.counter().take(2).flat_map(
-        lambda epoch: views.view_pairs(shapes, seed=1, epoch=epoch, image_size=32)
+    dataset = (
+        tf.data.Dataset.counter()
+        .take(2)
+        .flat_map(lambda epoch: views.view_pairs(shapes, seed=1, epoch=epoch, image_size=32))
     )
     images = np.stack([image.numpy() for image, _ in dataset])
     assert images.shape == (4, 32, 32, 3)
@@ -313,8 +324,13 @@ def test_epoch_tensor_inside_counter_pipeline():
     ],
 )
 def test_errors(kwargs, message):
-    args = {"voxels": _grid(8, (2, 2, 2), (6, 6, 6)), "azimuth": 0.0, "elevation": 10.0, "distance": 2.5,
-            "image_size": 32}
+    args = {
+        "voxels": _grid(8, (2, 2, 2), (6, 6, 6)),
+        "azimuth": 0.0,
+        "elevation": 10.0,
+        "distance": 2.5,
+        "image_size": 32,
+    }
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         raycast.render_view(**args)
@@ -380,8 +396,9 @@ def test_uniform_texture_renders_like_its_colour():
 def test_room_pair_is_deterministic_and_keeps_the_plain_views():
     chair = make_dataset("chair", 1, resolution=32, seed=0)[0]
     plain, _ = views.make_pair(chair, [3, 4], image_size=64)
-    np.testing.assert_array_equal(views.make_pair(chair, [3, 4], image_size=64, scene="plain")[0].numpy(),
-                                  plain.numpy())
+    np.testing.assert_array_equal(
+        views.make_pair(chair, [3, 4], image_size=64, scene="plain")[0].numpy(), plain.numpy()
+    )
     room, grid = views.make_pair(chair, [3, 4], image_size=64, scene="room")
     again, _ = views.make_pair(chair, [3, 4], image_size=64, scene="room")
     np.testing.assert_array_equal(room.numpy(), again.numpy())

@@ -95,6 +95,9 @@ def efficiency(run: dict, m) -> dict:
     """
     train = train_step_flops(m, run["batch_size"]) / run["train_step_s"] / 1e9
     gen = generator_flops(m, run["batch_size"]) / run["generator_batch_s"] / 1e9
-    return {"train_gflops": round(train, 2), "train_fraction_of_peak": round(train / run["matmul_peak_gflops"], 3),
-            "generator_gflops": round(gen, 2),
-            "generator_fraction_of_peak": round(gen / run["matmul_peak_gflops"], 3)}
+    return {
+        "train_gflops": round(train, 2),
+        "train_fraction_of_peak": round(train / run["matmul_peak_gflops"], 3),
+        "generator_gflops": round(gen, 2),
+        "generator_fraction_of_peak": round(gen / run["matmul_peak_gflops"], 3),
+    }

@@ -43,8 +43,9 @@ def bench_config(preset: str, mixed: bool, batch_size: int):
     """
     from gan3d_tf.config import get_preset
 
-    return get_preset(preset).replace(**{"train.mixed_precision": mixed, "train.batch_size": batch_size,
-                                         "train.d_acc_threshold": 1.0})
+    return get_preset(preset).replace(
+        **{"train.mixed_precision": mixed, "train.batch_size": batch_size, "train.d_acc_threshold": 1.0}
+    )
 
 
 def measure(preset: str, mixed: bool, batch_size: int, steps: int) -> dict:
@@ -146,11 +147,16 @@ def profile(preset: str, batch_size: int, steps: int) -> dict:
     gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
     timings["fit_step"] = statistics.median(timer.seconds)
     flops = train_step_flops(config.model, batch_size)
-    return {"preset": preset, "batch_size": batch_size, "steps": steps, "matmul_peak_gflops": round(peak, 1),
-            "train_step_gflop": round(flops / 1e9, 3),
-            "fit_step_fraction_of_peak": round(flops / timings["fit_step"] / 1e9 / peak, 3),
-            "ms": {k: round(1000 * v, 1) for k, v in timings.items()},
-            "fraction_of_fit_step": {k: round(v / timings["fit_step"], 3) for k, v in timings.items()}}
+    return {
+        "preset": preset,
+        "batch_size": batch_size,
+        "steps": steps,
+        "matmul_peak_gflops": round(peak, 1),
+        "train_step_gflop": round(flops / 1e9, 3),
+        "fit_step_fraction_of_peak": round(flops / timings["fit_step"] / 1e9 / peak, 3),
+        "ms": {k: round(1000 * v, 1) for k, v in timings.items()},
+        "fraction_of_fit_step": {k: round(v / timings["fit_step"], 3) for k, v in timings.items()},
+    }
 
 
 def measure_views(resolution: int, image_size: int = 256, n: int = 20) -> dict:
@@ -169,8 +175,14 @@ def measure_views(resolution: int, image_size: int = 256, n: int = 20) -> dict:
         render(chairs[i % 4], tf.constant([0, i], tf.int64)).numpy()
         seconds.append(time.perf_counter() - start)
     median = statistics.median(seconds)
-    return {"resolution": resolution, "image_size": image_size, "views": n, "median_ms": round(1000 * median, 1),
-            "views_per_s": round(1 / median, 1), "threads": "all (tf default)"}
+    return {
+        "resolution": resolution,
+        "image_size": image_size,
+        "views": n,
+        "median_ms": round(1000 * median, 1),
+        "views_per_s": round(1 / median, 1),
+        "threads": "all (tf default)",
+    }
 
 
 def measure_builtin(n_shapes: int = 100, n_drawn: int = 16, resolution: int = 64, repeats: int = 3) -> dict:
@@ -181,9 +193,15 @@ def measure_builtin(n_shapes: int = 100, n_drawn: int = 16, resolution: int = 64
     generate = median_seconds(lambda: make_dataset("chair", n_shapes, resolution=resolution, seed=0), repeats)
     shapes = make_dataset("chair", n_drawn, resolution=resolution, seed=0)
     draw = median_seconds(lambda: render_grid(shapes), repeats)
-    return {"resolution": resolution, "generate_shapes": n_shapes, "generate_s": round(generate, 3),
-            "shapes_per_s": round(n_shapes / generate, 1), "sample_grid_shapes": n_drawn,
-            "sample_grid_s": round(draw, 3), "repeats": repeats}
+    return {
+        "resolution": resolution,
+        "generate_shapes": n_shapes,
+        "generate_s": round(generate, 3),
+        "shapes_per_s": round(n_shapes / generate, 1),
+        "sample_grid_shapes": n_drawn,
+        "sample_grid_s": round(draw, 3),
+        "repeats": repeats,
+    }
 
 
 SVM_SOLVERS = ("asgd", "sgd", "liblinear")
@@ -222,7 +240,20 @@ def measure_svm(run_dir: str, data_path: str, alpha: float, solvers=SVM_SOLVERS)
         start = time.perf_counter()
         model.fit(xtr, train.labels)
         seconds = time.perf_counter() - start
-        results.append({"solver": name, "fit_s": round(seconds, 1),
-                        "test_accuracy": round(float((model.predict(xte) == test.labels).mean()), 4)})
-    return {"run": str(run_dir), "data": str(data_path), "n_train": n, "n_features": int(xtr.shape[1]),
-            "classes": len(train.classes), "alpha": alpha, "threads": 1, "svm": results}
+        results.append(
+            {
+                "solver": name,
+                "fit_s": round(seconds, 1),
+                "test_accuracy": round(float((model.predict(xte) == test.labels).mean()), 4),
+            }
+        )
+    return {
+        "run": str(run_dir),
+        "data": str(data_path),
+        "n_train": n,
+        "n_features": int(xtr.shape[1]),
+        "classes": len(train.classes),
+        "alpha": alpha,
+        "threads": 1,
+        "svm": results,
+    }

@@ -30,16 +30,23 @@ def cpu_info(cpuinfo: str) -> dict:
         if sep:
             fields.setdefault(key.strip(), value.strip())
     flags = set(fields["flags"].split()) if "flags" in fields else None
-    return {"model": fields.get("model name"),
-            "isa": None if flags is None else {flag: flag in flags for flag in ISA_FLAGS}}
+    return {
+        "model": fields.get("model name"),
+        "isa": None if flags is None else {flag: flag in flags for flag in ISA_FLAGS},
+    }
 
 
 def system_info() -> dict:
     """This machine's CPU (see `cpu_info`), core count, architecture and OMP_NUM_THREADS (None when unset)."""
     proc = Path("/proc/cpuinfo")
     cpu = cpu_info(proc.read_text()) if proc.is_file() else {"model": platform.processor() or None, "isa": None}
-    return {"cpu": cpu["model"], "isa": cpu["isa"], "cpu_count": os.cpu_count(), "machine": platform.machine(),
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+    return {
+        "cpu": cpu["model"],
+        "isa": cpu["isa"],
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+    }
 
 
 def tensorflow_info() -> dict:

@@ -51,8 +51,9 @@ def read_readings(run_dir) -> list[dict]:
     per_epoch = steps_per_epoch(data["n_train"], config.train.batch_size)
     files = sorted(Path(run_dir, "logs", "generation").glob("events.out.tfevents.*"))
     if not files:
-        raise FileNotFoundError(f"{run_dir}: no generation monitor events in logs/generation (was "
-                                f"train.monitor_every_epochs > 0?)")
+        raise FileNotFoundError(
+            f"{run_dir}: no generation monitor events in logs/generation (was train.monitor_every_epochs > 0?)"
+        )
     readings, offset = {}, 0.0
     for path in files:  # one file per start of fit: its first event is the writer's creation at train begin
         events = [tf.compat.v1.Event.FromString(r.numpy()) for r in tf.data.TFRecordDataset(str(path))]
@@ -72,20 +73,28 @@ def read_readings(run_dir) -> list[dict]:
     out = []
     for epoch in sorted(readings):
         r = readings[epoch]
-        report = {"iou": {k: r.get(k, float("nan")) for k in ("cov", "mmd", "one_nna")},
-                  "mean_pairwise_iou": r.get("mean_pairwise_iou"), "n_empty": int(r.get("n_empty", 0)),
-                  "reference_mean_pairwise_iou": r.get("reference_mean_pairwise_iou", reference_pairwise)}
-        out.append({
-            "epoch": epoch,
-            "step": int(r.get("step", epoch * per_epoch)),
-            "seconds": r["seconds"],
-            "cov": r.get("cov"), "mmd": r.get("mmd"), "one_nna": r.get("one_nna"),
-            "mean_pairwise_iou": r.get("mean_pairwise_iou"), "n_empty": report["n_empty"],
-            "reference_mean_pairwise_iou": report["reference_mean_pairwise_iou"],
-            "n_near_empty": None if "n_near_empty" not in r else int(r["n_near_empty"]),
-            "n_fragmented": None if "n_fragmented" not in r else int(r["n_fragmented"]),
-            "gate_failures": gate_failures(report),
-        })
+        report = {
+            "iou": {k: r.get(k, float("nan")) for k in ("cov", "mmd", "one_nna")},
+            "mean_pairwise_iou": r.get("mean_pairwise_iou"),
+            "n_empty": int(r.get("n_empty", 0)),
+            "reference_mean_pairwise_iou": r.get("reference_mean_pairwise_iou", reference_pairwise),
+        }
+        out.append(
+            {
+                "epoch": epoch,
+                "step": int(r.get("step", epoch * per_epoch)),
+                "seconds": r["seconds"],
+                "cov": r.get("cov"),
+                "mmd": r.get("mmd"),
+                "one_nna": r.get("one_nna"),
+                "mean_pairwise_iou": r.get("mean_pairwise_iou"),
+                "n_empty": report["n_empty"],
+                "reference_mean_pairwise_iou": report["reference_mean_pairwise_iou"],
+                "n_near_empty": None if "n_near_empty" not in r else int(r["n_near_empty"]),
+                "n_fragmented": None if "n_fragmented" not in r else int(r["n_fragmented"]),
+                "gate_failures": gate_failures(report),
+            }
+        )
     return out
 
 
@@ -123,8 +132,21 @@ def report(run_dir) -> dict:
 
 def train_command(args) -> list[str]:
     """The train.py command of a from-scratch time-to-gate run."""
-    cmd = [sys.executable, str(ROOT / "train.py"), "--preset", args.preset, "--category", args.category,
-           "--epochs", str(args.max_epochs), "--out", args.out, "--set", "train.stop_at_gate=true", "--quiet"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "--preset",
+        args.preset,
+        "--category",
+        args.category,
+        "--epochs",
+        str(args.max_epochs),
+        "--out",
+        args.out,
+        "--set",
+        "train.stop_at_gate=true",
+        "--quiet",
+    ]
     if args.data:
         cmd += ["--data", args.data]
     if args.precision == "bfloat16":
@@ -140,11 +162,20 @@ def main(argv=None) -> int:
     p.add_argument("--preset", default="chair32", help="preset to train (default chair32)")
     p.add_argument("--data", metavar="FILE.npz", help="training data (default: the built-in shapes)")
     p.add_argument("--category", default="chair", help="class to train on (default chair)")
-    p.add_argument("--precision", choices=PRECISIONS, default="float32",
-                   help="float32, or bfloat16 (train.py --mixed-precision); default float32")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="float32, or bfloat16 (train.py --mixed-precision); default float32",
+    )
     p.add_argument("--max-epochs", type=int, default=400, help="stop there if the gate is not reached (default 400)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                   help="a recipe change to measure, passed to train.py (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="a recipe change to measure, passed to train.py (repeatable)",
+    )
     p.add_argument("--out", metavar="RUN_DIR", help="run directory of the training run (required to train)")
     args = p.parse_args(argv)
     if args.report is None:

@@ -16,8 +16,16 @@ from gan3d_tf.bench.system import PEAK_N, PEAK_REPEATS
 
 TORCH_MISSING = "torch is not installed; pip install torch==2.13.0 for the CPU wheel"
 TORCH_REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "torch_reference.py"
-MEDIAN_KEYS = ("train_samples_per_s", "generator_shapes_per_s", "train_gflops", "train_fraction_of_peak",
-               "generator_gflops", "generator_fraction_of_peak", "matmul_peak_gflops", "peak_rss_mb")
+MEDIAN_KEYS = (
+    "train_samples_per_s",
+    "generator_shapes_per_s",
+    "train_gflops",
+    "train_fraction_of_peak",
+    "generator_gflops",
+    "generator_fraction_of_peak",
+    "matmul_peak_gflops",
+    "peak_rss_mb",
+)
 RATIO_KEYS = ("train_samples_per_s", "generator_shapes_per_s")
 
 
@@ -50,8 +58,18 @@ def tf_command(preset: str, precision: str, steps: int, batch_size: int) -> list
         steps: timed steps.
         batch_size: shapes per step.
     """
-    return [sys.executable, "-m", "gan3d_tf.bench", "--one", preset, precision, "--steps", str(steps),
-            "--batch-size", str(batch_size)]
+    return [
+        sys.executable,
+        "-m",
+        "gan3d_tf.bench",
+        "--one",
+        preset,
+        precision,
+        "--steps",
+        str(steps),
+        "--batch-size",
+        str(batch_size),
+    ]
 
 
 def torch_command(config, steps: int, batch_size: int) -> list[str]:
@@ -64,8 +82,20 @@ def torch_command(config, steps: int, batch_size: int) -> list[str]:
     """
     if not TORCH_REFERENCE.is_file():
         raise FileNotFoundError(f"{TORCH_REFERENCE} not found: --vs-torch needs the repository checkout")
-    return [sys.executable, str(TORCH_REFERENCE), "--config", json.dumps(config.to_dict()), "--steps", str(steps),
-            "--batch-size", str(batch_size), "--peak-n", str(PEAK_N), "--peak-repeats", str(PEAK_REPEATS)]
+    return [
+        sys.executable,
+        str(TORCH_REFERENCE),
+        "--config",
+        json.dumps(config.to_dict()),
+        "--steps",
+        str(steps),
+        "--batch-size",
+        str(batch_size),
+        "--peak-n",
+        str(PEAK_N),
+        "--peak-repeats",
+        str(PEAK_REPEATS),
+    ]
 
 
 def summarize(runs: list[dict], m) -> dict:
@@ -79,8 +109,9 @@ def summarize(runs: list[dict], m) -> dict:
     return {**{key: round(statistics.median(run[key] for run in runs), 3) for key in MEDIAN_KEYS}, "runs": runs}
 
 
-def compare(presets, precisions, steps: int, batch_size: int | None, rounds: int, with_torch: bool,
-            run=run_json) -> list[dict]:
+def compare(
+    presets, precisions, steps: int, batch_size: int | None, rounds: int, with_torch: bool, run=run_json
+) -> list[dict]:
     """Measures every (preset, precision), each run in a fresh subprocess, and the torch reference at float32.
 
     Per configuration the subprocesses alternate TF, torch, TF, torch, ...
@@ -108,11 +139,20 @@ def compare(presets, precisions, steps: int, batch_size: int | None, rounds: int
                 if torch_too:
                     torch_runs.append(run(torch_command(config, steps, batch)))
             m = config.model
-            entry = {"preset": preset, "precision": precision, "resolution": m.resolution, "batch_size": batch,
-                     "train_step_gflop": round(train_step_flops(m, batch) / 1e9, 3),
-                     "generator_gflop_per_shape": round(generator_flops(m) / 1e9, 4),
-                     "tensorflow": summarize(tf_runs, m), "torch": summarize(torch_runs, m) if torch_runs else None}
-            entry["tf_over_torch"] = None if not torch_runs else {
-                key: round(entry["tensorflow"][key] / entry["torch"][key], 3) for key in RATIO_KEYS}
+            entry = {
+                "preset": preset,
+                "precision": precision,
+                "resolution": m.resolution,
+                "batch_size": batch,
+                "train_step_gflop": round(train_step_flops(m, batch) / 1e9, 3),
+                "generator_gflop_per_shape": round(generator_flops(m) / 1e9, 4),
+                "tensorflow": summarize(tf_runs, m),
+                "torch": summarize(torch_runs, m) if torch_runs else None,
+            }
+            entry["tf_over_torch"] = (
+                None
+                if not torch_runs
+                else {key: round(entry["tensorflow"][key] / entry["torch"][key], 3) for key in RATIO_KEYS}
+            )
             entries.append(entry)
     return entries

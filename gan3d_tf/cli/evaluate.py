@@ -79,8 +79,15 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.command == "export":
         return export_cli.run(args, "evaluate.py")
-    command = {"sample": sample, "classify": classify, "generation": generation, "reconstruct": reconstruct,
-               "interpolate": interpolate, "arithmetic": arithmetic, "invert": invert}
+    command = {
+        "sample": sample,
+        "classify": classify,
+        "generation": generation,
+        "reconstruct": reconstruct,
+        "interpolate": interpolate,
+        "arithmetic": arithmetic,
+        "invert": invert,
+    }
     try:
         command[args.command](args)
     except (FileNotFoundError, FileExistsError, ValueError) as e:  # bad input, named by the library
@@ -96,9 +103,16 @@ def sample(args) -> None:
 
     from gan3d_tf.evaluation.sampling import training_mean_voxels
 
-    summary = write_samples(load_network(args.model, "generator"), args.n, args.out, args.seed, args.threshold,
-                            clean=args.clean, truncation=args.truncation,
-                            reference_mean_voxels=training_mean_voxels(args.model))
+    summary = write_samples(
+        load_network(args.model, "generator"),
+        args.n,
+        args.out,
+        args.seed,
+        args.threshold,
+        clean=args.clean,
+        truncation=args.truncation,
+        reference_mean_voxels=training_mean_voxels(args.model),
+    )
     summary["meshes"] = len(summary["meshes"])
     print(json.dumps(summary, indent=2))
 
@@ -114,8 +128,9 @@ def reconstruct(args) -> None:
     means = training_means(args.model)  # the training shapes are read once for both evaluations
     report = evaluate_ikea(encoder, generator, args.ikea, sheet, means)
     if args.views:
-        report["heldout_views"] = evaluate_views(encoder, generator, args.model, args.views, means=means,
-                                                  scene=args.views_scene)
+        report["heldout_views"] = evaluate_views(
+            encoder, generator, args.model, args.views, means=means, scene=args.views_scene
+        )
     print_report(report, args.json)
 
 
@@ -130,8 +145,9 @@ def classify(args) -> None:
     from gan3d_tf.evaluation.classify import save_confusion_png
     from gan3d_tf.training.run_dir import load_network
 
-    report = run_classify(load_network(args.model, "discriminator", args.checkpoint), args.data, seed=args.seed,
-                          seeds=args.seeds)
+    report = run_classify(
+        load_network(args.model, "discriminator", args.checkpoint), args.data, seed=args.seed, seeds=args.seeds
+    )
     report = {"model": args.model, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **report}
     print(classify_table(report))
     if args.json:
@@ -145,10 +161,14 @@ def classify_table(report: dict) -> str:
     """The classify report as a few lines: accuracy per feature set (and mean +- sd over seeds), margin, p."""
     seeds = report.get("over_seeds")
     names = {"gan": "trained D", "random_d": "random D", "raw_voxels": "raw voxels"}
-    lines = [f"{report['n_test']} test shapes, {len(report['classes'])} classes; linear SVM on {report['n_train']} "
-             f"train shapes" + (f"; seeds {seeds['seeds'][0]}-{seeds['seeds'][-1]}" if seeds else "")]
-    lines.append(f"{'':12}{'seed ' + str(seeds['seeds'][0]) if seeds else 'accuracy':>10}"
-                 + (f"{'mean +- sd':>18}" if seeds else ""))
+    lines = [
+        f"{report['n_test']} test shapes, {len(report['classes'])} classes; linear SVM on {report['n_train']} "
+        f"train shapes" + (f"; seeds {seeds['seeds'][0]}-{seeds['seeds'][-1]}" if seeds else "")
+    ]
+    lines.append(
+        f"{'':12}{'seed ' + str(seeds['seeds'][0]) if seeds else 'accuracy':>10}"
+        + (f"{'mean +- sd':>18}" if seeds else "")
+    )
     for key, name in names.items():
         row = f"{name:12}{100 * report['accuracy'][key]:9.1f}%"
         if seeds:
@@ -159,8 +179,10 @@ def classify_table(report: dict) -> str:
     line = f"margin (trained - random D): {margin:+.1f} points, McNemar p = {test['p_value']:.2g}"
     if seeds:
         below = sum(t["p_value"] < 0.01 for t in seeds["gan_vs_random_d"])
-        line += (f"; over {len(seeds['seeds'])} seeds {100 * seeds['margin_mean']:+.1f} +- "
-                 f"{100 * seeds['margin_std']:.1f} points, p < 0.01 at {below} of {len(seeds['seeds'])}")
+        line += (
+            f"; over {len(seeds['seeds'])} seeds {100 * seeds['margin_mean']:+.1f} +- "
+            f"{100 * seeds['margin_std']:.1f} points, p < 0.01 at {below} of {len(seeds['seeds'])}"
+        )
     lines.append(line)
     return "\n".join(lines)
 
@@ -180,14 +202,25 @@ def generation(args) -> None:
     run = RunDir(args.model) if Path(args.model, "config.json").is_file() else None
     config = run.config() if run is not None else None
     held_out = (config.data.val_fraction, config.seed) if config is not None else None
-    report = generator_report(load_network(args.model, "generator", args.checkpoint), args.data, args.category,
-                              args.split, args.n, args.seed, args.chamfer, held_out, args.truncation)
+    report = generator_report(
+        load_network(args.model, "generator", args.checkpoint),
+        args.data,
+        args.category,
+        args.split,
+        args.n,
+        args.seed,
+        args.chamfer,
+        held_out,
+        args.truncation,
+    )
     report = {"model": args.model, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **report}
     floor, notes, resolution = report["floor"], report["floor"]["notes"], report["resolution"]
     report["wall_seconds"] = round(time.perf_counter() - start, 2)
-    print(f"{args.category}: {args.n} generated shapes (seed {args.seed}) vs {report['n_reference']} {args.split} "
-          f"shapes at {resolution}^3 ({report['n_reference_empty_dropped']} empty {args.split} grids dropped); "
-          f"floor: {floor['n_floor']} of {floor['n_train']} train shapes")
+    print(
+        f"{args.category}: {args.n} generated shapes (seed {args.seed}) vs {report['n_reference']} {args.split} "
+        f"shapes at {resolution}^3 ({report['n_reference_empty_dropped']} empty {args.split} grids dropped); "
+        f"floor: {floor['n_floor']} of {floor['n_train']} train shapes"
+    )
     for note in notes:
         print(f"note: {note}")
     print(f"{'':16}{'COV':>7}{'MMD':>8}{'1-NNA':>8}")
@@ -196,13 +229,17 @@ def generation(args) -> None:
             s = r[distance]
             print(f"{distance:8}{name:8}{s['cov']:7.3f}{s['mmd']:8.3f}{s['one_nna']:8.3f}")
     cleaned = report["cleaned"]["iou"]
-    print(f"{'iou':8}{'cleaned':8}{cleaned['cov']:7.3f}{cleaned['mmd']:8.3f}{cleaned['one_nna']:8.3f}"
-          f"   (each sample reduced to its largest connected component)")
+    print(
+        f"{'iou':8}{'cleaned':8}{cleaned['cov']:7.3f}{cleaned['mmd']:8.3f}{cleaned['one_nna']:8.3f}"
+        f"   (each sample reduced to its largest connected component)"
+    )
     for name, r in (("model", report), ("floor", floor)):
         pairwise = "n/a" if r["mean_pairwise_iou"] is None else f"{r['mean_pairwise_iou']:.3f}"
-        print(f"{name}: occupancy {r['occupancy']:.3f}, {r['n_empty']} empty, {r['n_near_empty']} near-empty "
-              f"(< {r['near_empty_below_voxels']:.0f} voxels), {r['n_fragmented']} fragmented, "
-              f"mean pairwise IoU {pairwise}")
+        print(
+            f"{name}: occupancy {r['occupancy']:.3f}, {r['n_empty']} empty, {r['n_near_empty']} near-empty "
+            f"(< {r['near_empty_below_voxels']:.0f} voxels), {r['n_fragmented']} fragmented, "
+            f"mean pairwise IoU {pairwise}"
+        )
     failures = gate_failures(report)
     print("gate: " + ("passed" if not failures else "failed: " + "; ".join(failures)))
     print(f"wall {report['wall_seconds']:.1f} s")
@@ -223,17 +260,23 @@ def endpoint_title(endpoint) -> str:
     return name if endpoint.iou is None else f"{name}\nfit IoU {endpoint.iou:.2f}"
 
 
-def latent_run(args, generator, z, titles, name, endpoints: dict, extra: dict | None = None,
-               summary: dict | None = None):
+def latent_run(
+    args, generator, z, titles, name, endpoints: dict, extra: dict | None = None, summary: dict | None = None
+):
     """Writes the strip of `z` and summary.json; prints the summary."""
     from gan3d_tf.evaluation.latent import write_strip, write_summary
 
     targets = {pos: e.target for pos, e in endpoints.items() if e.target is not None}
     written = write_strip(generator, z, titles, args.out, name, args.threshold, extra, targets=targets)
-    out = {"model": args.model, **(summary or {}),
-           "endpoints": {label: e.describe() for label, e in zip(endpoint_labels(args), endpoints.values())},
-           "n_empty": written["n_empty"], "png": written["png"], "npz": written["npz"],
-           "meshes": len(written["meshes"])}
+    out = {
+        "model": args.model,
+        **(summary or {}),
+        "endpoints": {label: e.describe() for label, e in zip(endpoint_labels(args), endpoints.values())},
+        "n_empty": written["n_empty"],
+        "png": written["png"],
+        "npz": written["npz"],
+        "meshes": len(written["meshes"]),
+    }
     write_summary(args.out, out)
     print(json.dumps(out, indent=2))
 
@@ -252,8 +295,16 @@ def interpolate(args) -> None:
     a, b = (parse_endpoint(generator, spec, args.invert_steps) for spec in (args.start, args.end))
     t, z = interpolate_z(a.z, b.z, args.steps, method)
     titles = [endpoint_title(a)] + [f"t = {x:.2f}" for x in t[1:-1]] + [endpoint_title(b)]
-    latent_run(args, generator, z, titles, "interpolation", {0: a, len(z) - 1: b}, extra={"t": t},
-               summary={"method": method, "steps": args.steps})
+    latent_run(
+        args,
+        generator,
+        z,
+        titles,
+        "interpolation",
+        {0: a, len(z) - 1: b},
+        extra={"t": t},
+        summary={"method": method, "steps": args.steps},
+    )
 
 
 def arithmetic(args) -> None:
@@ -265,11 +316,25 @@ def arithmetic(args) -> None:
     a, b, c = (parse_endpoint(generator, spec, args.invert_steps) for spec in (args.a, args.b, args.c))
     rescale = generator.z_distribution == "normal"  # see arithmetic_z
     z = np.stack([a.z, b.z, c.z, arithmetic_z(a.z, b.z, c.z, rescale=rescale)])
-    titles = [f"a: {endpoint_title(a)}", f"\u2212 b: {endpoint_title(b)}", f"+ c: {endpoint_title(c)}",
-              "= a \u2212 b + c"]
-    latent_run(args, generator, z, titles, "arithmetic", {0: a, 1: b, 2: c},
-               summary={"prior": generator.z_distribution, "rescaled_to_mean_norm": rescale,
-                        "z_range_of_result": [float(z[3].min()), float(z[3].max())]})
+    titles = [
+        f"a: {endpoint_title(a)}",
+        f"\u2212 b: {endpoint_title(b)}",
+        f"+ c: {endpoint_title(c)}",
+        "= a \u2212 b + c",
+    ]
+    latent_run(
+        args,
+        generator,
+        z,
+        titles,
+        "arithmetic",
+        {0: a, 1: b, 2: c},
+        summary={
+            "prior": generator.z_distribution,
+            "rescaled_to_mean_norm": rescale,
+            "z_range_of_result": [float(z[3].min()), float(z[3].max())],
+        },
+    )
 
 
 def invert(args) -> None:
@@ -282,8 +347,15 @@ def invert(args) -> None:
     z, iou = fit(generator, target, steps=args.invert_steps)
     spec = f"{args.target}:{args.key + ':' if args.key else ''}{args.index}"
     endpoint = Endpoint(z, spec, target, iou)
-    latent_run(args, generator, z[None], [endpoint_title(endpoint)], "inversion", {0: endpoint},
-               summary={"iou": round(iou, 4), "invert_steps": args.invert_steps})
+    latent_run(
+        args,
+        generator,
+        z[None],
+        [endpoint_title(endpoint)],
+        "inversion",
+        {0: endpoint},
+        summary={"iou": round(iou, 4), "invert_steps": args.invert_steps},
+    )
 
 
 def print_report(report: dict, json_path: str | None) -> None:

@@ -16,20 +16,28 @@ from gan3d_tf.cli import export as export_cli
 from gan3d_tf.config import SCENES
 
 ENDPOINT_HELP = "a seed, FILE.npz:INDEX (a row of its key z) or FILE.npz:KEY:INDEX (a real grid, inverted)"
-DATA_HELP = ("labelled voxel .npz with train and test splits, or a data set name: modelnet10, modelnet40 "
-             "(downloaded once to ~/.keras/datasets)")
+DATA_HELP = (
+    "labelled voxel .npz with train and test splits, or a data set name: modelnet10, modelnet40 "
+    "(downloaded once to ~/.keras/datasets)"
+)
 TRUNCATION_HELP = "draw z from a normal truncated to [-PSI, PSI] (normal priors only; default: no truncation)"
-CHECKPOINT_HELP = ("this checkpoint of RUN_DIR (a name such as ckpt-4000 in RUN_DIR/checkpoints, or a path prefix) "
-                   "instead of its newest one")
+CHECKPOINT_HELP = (
+    "this checkpoint of RUN_DIR (a name such as ckpt-4000 in RUN_DIR/checkpoints, or a path prefix) "
+    "instead of its newest one"
+)
 
 
 def add_sample(s) -> None:
     s.add_argument("model_pos", nargs="?", metavar="RUN_DIR", help="same as --model (the older positional form)")
     s.add_argument("--model", metavar="RUN_DIR", help="run directory, pretrained folder or generator .keras file")
     s.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
-    s.add_argument("--clean", action=argparse.BooleanOptionalAction, default=True,
-                   help="keep each sample's largest connected component, as the authors' visualiser does "
-                        "(default: on; --no-clean writes the raw grids; summary.json counts the raw ones either way)")
+    s.add_argument(
+        "--clean",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep each sample's largest connected component, as the authors' visualiser does "
+        "(default: on; --no-clean writes the raw grids; summary.json counts the raw ones either way)",
+    )
     s.add_argument("--truncation", type=float, metavar="PSI", help=TRUNCATION_HELP)
     s.add_argument("--out", required=True, help="output directory")
     s.add_argument("--seed", type=int, default=0, help="seed of the latent draw (default 0)")
@@ -54,9 +62,14 @@ def add_classify(c) -> None:
     c.add_argument("--data", required=True, metavar="FILE.npz|NAME", help=DATA_HELP)
     c.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, the confusion matrix)")
     c.add_argument("--seed", type=int, default=0, help="seed of the random-D baseline and CV folds (default 0)")
-    c.add_argument("--seeds", type=int, default=1, metavar="K",
-                   help="repeat the comparison for seeds SEED .. SEED+K-1 (new random D, folds and SGD order each) "
-                        "and report the spread of the margin (report key over_seeds; default 1)")
+    c.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="K",
+        help="repeat the comparison for seeds SEED .. SEED+K-1 (new random D, folds and SGD order each) "
+        "and report the spread of the margin (report key over_seeds; default 1)",
+    )
     c.add_argument("--checkpoint", metavar="NAME", help=f"use the discriminator of {CHECKPOINT_HELP}")
 
 
@@ -75,12 +88,21 @@ def add_reconstruct(r) -> None:
     r.add_argument("--model", required=True, metavar="RUN_DIR", help="3D-VAE-GAN run directory")
     r.add_argument("--ikea", required=True, metavar="DIR", help="IKEA test set (Images/, Voxels/, Lists/)")
     r.add_argument("--json", metavar="OUT.json", help="also write the report here (and OUT.png, a picture sheet)")
-    r.add_argument("--views", type=int, default=0, metavar="N",
-                   help="also score N rendered views of held-out shapes, drawn like the run's training views "
-                        "(report key heldout_views; default 0: off)")
-    r.add_argument("--views-scene", choices=SCENES, metavar="SCENE",
-                   help=f"look of the --views images, one of {', '.join(SCENES)} (default: the run's training scene; "
-                        "a fixed one compares runs trained on different scenes)")
+    r.add_argument(
+        "--views",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also score N rendered views of held-out shapes, drawn like the run's training views "
+        "(report key heldout_views; default 0: off)",
+    )
+    r.add_argument(
+        "--views-scene",
+        choices=SCENES,
+        metavar="SCENE",
+        help=f"look of the --views images, one of {', '.join(SCENES)} (default: the run's training scene; "
+        "a fixed one compares runs trained on different scenes)",
+    )
 
 
 def check_reconstruct(p, args) -> dict:
@@ -104,9 +126,13 @@ def add_generation(g) -> None:
     g.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or generator .keras file")
     g.add_argument("--data", required=True, metavar="FILE.npz|NAME", help=DATA_HELP)
     g.add_argument("--category", required=True, help="class name (or several joined by commas, or 'all')")
-    g.add_argument("--split", choices=("train", "test", "heldout"), default="test",
-                   help="reference split (default test); heldout: the training shapes a run (RUN_DIR) held out, "
-                        "to choose among checkpoints without touching the test split")
+    g.add_argument(
+        "--split",
+        choices=("train", "test", "heldout"),
+        default="test",
+        help="reference split (default test); heldout: the training shapes a run (RUN_DIR) held out, "
+        "to choose among checkpoints without touching the test split",
+    )
     g.add_argument("--checkpoint", metavar="NAME", help=f"score the generator of {CHECKPOINT_HELP}")
     g.add_argument("--n", type=int, default=100, help="number of generated shapes and of floor shapes (default 100)")
     g.add_argument("--seed", type=int, default=0, help="seed of the latent draw and of the floor draw (default 0)")
@@ -136,15 +162,21 @@ def add_latent(q) -> None:
     q.add_argument("--model", required=True, metavar="RUN_DIR", help="run directory or generator .keras file")
     q.add_argument("--out", required=True, help="output directory")
     q.add_argument("--threshold", type=float, default=0.5, help="occupancy level for PNG and meshes (default 0.5)")
-    q.add_argument("--invert-steps", type=int, default=200, help="Adam steps when fitting z to a real grid (default 200)")
+    q.add_argument(
+        "--invert-steps", type=int, default=200, help="Adam steps when fitting z to a real grid (default 200)"
+    )
 
 
 def add_interpolate(i) -> None:
     i.add_argument("--from", dest="start", default="0", metavar="ENDPOINT", help=f"{ENDPOINT_HELP} (default 0)")
     i.add_argument("--to", dest="end", default="1", metavar="ENDPOINT", help=f"{ENDPOINT_HELP} (default 1)")
     i.add_argument("--steps", type=int, default=8, help="shapes in the strip, both ends included (default 8)")
-    i.add_argument("--method", choices=("auto", "linear", "slerp"), default="auto",
-                   help="auto: slerp for a normal prior, linear for a uniform one")
+    i.add_argument(
+        "--method",
+        choices=("auto", "linear", "slerp"),
+        default="auto",
+        help="auto: slerp for a normal prior, linear for a uniform one",
+    )
     add_latent(i)
 
 
@@ -198,16 +230,32 @@ def check_invert(p, args) -> dict:
 SUBCOMMANDS = {
     "sample": ("write generated shapes as .npz, PNG grid and .obj meshes", add_sample, check_sample),
     "classify": ("linear SVM on discriminator features vs. two baselines", add_classify, check_classify),
-    "reconstruct": ("3D-VAE-GAN: IKEA single-image reconstruction, AP per category", add_reconstruct,
-                    check_reconstruct),
-    "export": ("SavedModels for TF Serving and .keras files from a run directory (the same as export.py)",
-               export_cli.add_arguments, check_export),
-    "generation": ("COV, MMD, 1-NNA of generated shapes vs. real ones, next to the train floor", add_generation,
-                   check_generation),
-    "interpolate": ("shapes along a line between two latent vectors, as a PNG strip", add_interpolate,
-                    check_interpolate),
-    "arithmetic": ("the shape of a - b + c in latent space, as a PNG strip (for a normal prior scaled to the mean "
-                   "norm of a, b, c)", add_arithmetic, check_arithmetic),
+    "reconstruct": (
+        "3D-VAE-GAN: IKEA single-image reconstruction, AP per category",
+        add_reconstruct,
+        check_reconstruct,
+    ),
+    "export": (
+        "SavedModels for TF Serving and .keras files from a run directory (the same as export.py)",
+        export_cli.add_arguments,
+        check_export,
+    ),
+    "generation": (
+        "COV, MMD, 1-NNA of generated shapes vs. real ones, next to the train floor",
+        add_generation,
+        check_generation,
+    ),
+    "interpolate": (
+        "shapes along a line between two latent vectors, as a PNG strip",
+        add_interpolate,
+        check_interpolate,
+    ),
+    "arithmetic": (
+        "the shape of a - b + c in latent space, as a PNG strip (for a normal prior scaled to the mean "
+        "norm of a, b, c)",
+        add_arithmetic,
+        check_arithmetic,
+    ),
     "invert": ("fit z to a real voxel grid; report the IoU reached", add_invert, check_invert),
 }
 

@@ -21,11 +21,18 @@ import sys
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The export flags (shared with `evaluate.py export`)."""
-    p.add_argument("model", metavar="RUN_DIR", help="run directory written by train.py, or a model folder such as "
-                                                    "pretrained/chair32 (generator only) or pretrained/mn10-d "
-                                                    "(discriminator only)")
-    p.add_argument("--classifier-data", metavar="FILE.npz",
-                   help="labelled voxel .npz whose train split fits the gan3d_classifier SVM (omit: no classifier)")
+    p.add_argument(
+        "model",
+        metavar="RUN_DIR",
+        help="run directory written by train.py, or a model folder such as "
+        "pretrained/chair32 (generator only) or pretrained/mn10-d "
+        "(discriminator only)",
+    )
+    p.add_argument(
+        "--classifier-data",
+        metavar="FILE.npz",
+        help="labelled voxel .npz whose train split fits the gan3d_classifier SVM (omit: no classifier)",
+    )
     p.add_argument("--out", default="saved_models", help="TF Serving base directory (default saved_models)")
     p.add_argument("--seed", type=int, default=0, help="seed of the SVM's CV folds and SGD (default 0)")
 
@@ -35,10 +42,13 @@ def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     from gan3d_tf.training.run_dir import PARTS
 
     if not os.path.isdir(args.model) or not (
-            os.path.isfile(os.path.join(args.model, "config.json"))
-            or any(os.path.isfile(os.path.join(args.model, f"{part}.keras")) for part in PARTS)):
-        p.error(f"not a run directory (no config.json) nor a model folder (no generator.keras, "
-                f"discriminator.keras or encoder.keras): {args.model}")
+        os.path.isfile(os.path.join(args.model, "config.json"))
+        or any(os.path.isfile(os.path.join(args.model, f"{part}.keras")) for part in PARTS)
+    ):
+        p.error(
+            f"not a run directory (no config.json) nor a model folder (no generator.keras, "
+            f"discriminator.keras or encoder.keras): {args.model}"
+        )
     if args.classifier_data is not None and not os.path.isfile(args.classifier_data):
         p.error(f"--classifier-data not found: {args.classifier_data}")
 
@@ -57,7 +67,9 @@ def run(args: argparse.Namespace, prog: str = "export.py") -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_arguments(p)
     args = p.parse_args(argv)
     check(p, args)

@@ -27,7 +27,15 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from gan3d_tf.config import (  # noqa: E402
-    ALGORITHMS, D_NORMS, PRESETS, RECIPES, RECON_LOSSES, SCENES, Z_DISTRIBUTIONS, Config, TrainConfig,
+    ALGORITHMS,
+    D_NORMS,
+    PRESETS,
+    RECIPES,
+    RECON_LOSSES,
+    SCENES,
+    Z_DISTRIBUTIONS,
+    Config,
+    TrainConfig,
 )
 from gan3d_tf.config.options import options  # noqa: E402
 from gan3d_tf.config.resolve import OVERRIDES, resolve_config  # noqa: E402, F401  (train.resolve_config, for the tests)
@@ -47,6 +55,7 @@ def preset_default(field: str | tuple[str, ...]) -> str:
         field: "section.name" or a top-level field of `Config`, or several fields one flag sets (their values
             are joined by spaces).
     """
+
     def value(config: Config):
         values = []
         for f in (field,) if isinstance(field, str) else field:
@@ -73,8 +82,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def build_parser() -> argparse.ArgumentParser:
     """train.py's parser: flags in groups (data, model, training, run directory, 3D-VAE-GAN), each help ending
     with its default, and three examples at the end."""
-    p = argparse.ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0], epilog=EXAMPLES,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="train.py",
+        description=__doc__.split("\n\n")[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
     def add(group, flag, help, **kw):
         """A flag whose help ends with its default, taken from the presets when it sets a config field."""
@@ -84,59 +97,129 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = p.add_argument_group("data")
     add(d, "--category", "class to train on, several joined by commas (bed,chair), or 'all'")
-    add(d, "--data", "a ModelNet-style voxel .npz, or a data set name, downloaded once to ~/.keras/datasets: "
-        f"{', '.join(VOXEL_DATASETS)}", metavar="FILE.npz|NAME", default_text="default: built-in procedural shapes")
+    add(
+        d,
+        "--data",
+        "a ModelNet-style voxel .npz, or a data set name, downloaded once to ~/.keras/datasets: "
+        f"{', '.join(VOXEL_DATASETS)}",
+        metavar="FILE.npz|NAME",
+        default_text="default: built-in procedural shapes",
+    )
     add(d, "--builtin-size", "procedural shapes per category when --data is not given", type=int)
-    add(d, "--val-fraction", "fraction of the training shapes held out (seeded) for the generation monitor",
-        type=float)
+    add(d, "--val-fraction", "fraction of the training shapes held out (seeded) for the generation monitor", type=float)
 
     m = p.add_argument_group("model")
-    add(m, "--preset", "model and optimiser preset", choices=sorted(PRESETS),
-        default_text="default: chair32 without a GPU, the recipe that learns on a CPU; paper64 with one")
-    add(m, "--z-prior", "distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)",
-        choices=Z_DISTRIBUTIONS)
+    add(
+        m,
+        "--preset",
+        "model and optimiser preset",
+        choices=sorted(PRESETS),
+        default_text="default: chair32 without a GPU, the recipe that learns on a CPU; paper64 with one",
+    )
+    add(
+        m,
+        "--z-prior",
+        "distribution of z: uniform on [0, 1] (paper, authors' release) or N(0, 1)",
+        choices=Z_DISTRIBUTIONS,
+    )
     add(m, "--d-norm", "normalisation of D's hidden convs (paper: batch)", choices=D_NORMS)
 
     t = p.add_argument_group("training")
     add(t, "--betas", "Adam betas of G and D", type=float, nargs=2, metavar=("BETA1", "BETA2"))
     add(t, "--seed", "seed of weights, z, data order and built-in shapes", type=int)
-    add(t, "--strategy", "auto: MirroredStrategy over all GPUs when there are several; multiworker: "
+    add(
+        t,
+        "--strategy",
+        "auto: MirroredStrategy over all GPUs when there are several; multiworker: "
         "MultiWorkerMirroredStrategy over the cluster in the TF_CONFIG environment variable (the same command on "
         "every worker, RUN_DIR on a shared filesystem; only the chief writes it)",
-        choices=STRATEGIES, default="auto", default_text="default: auto")
-    add(t, "--set", "set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] "
-        "(JSON values; repeatable)", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-        default_text="default: none")
+        choices=STRATEGIES,
+        default="auto",
+        default_text="default: auto",
+    )
+    add(
+        t,
+        "--set",
+        "set any config field, e.g. --set train.beta_2=0.9 --set model.g_widths=[256,128,64] (JSON values; repeatable)",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        default_text="default: none",
+    )
 
     r = p.add_argument_group("run directory, checkpoints and logs")
-    add(r, "--out", "run directory; an existing run is never overwritten, a file or a non-empty folder that is not "
-        "a run is refused", metavar="RUN_DIR", default_text="default: runs/<category>-<preset>")
-    add(r, "--resume", "continue RUN_DIR (--out, or the default run directory of the other flags) from its last "
-        "checkpoint; Ctrl-C prints the command", action="store_true", default_text="default: off")
-    add(r, "--init-from", "fine-tune: start from RUN_DIR's config and trained networks, fresh optimisers; other "
-        "flags override its config, except the architecture", metavar="RUN_DIR", default_text="default: none")
+    add(
+        r,
+        "--out",
+        "run directory; an existing run is never overwritten, a file or a non-empty folder that is not "
+        "a run is refused",
+        metavar="RUN_DIR",
+        default_text="default: runs/<category>-<preset>",
+    )
+    add(
+        r,
+        "--resume",
+        "continue RUN_DIR (--out, or the default run directory of the other flags) from its last "
+        "checkpoint; Ctrl-C prints the command",
+        action="store_true",
+        default_text="default: off",
+    )
+    add(
+        r,
+        "--init-from",
+        "fine-tune: start from RUN_DIR's config and trained networks, fresh optimisers; other "
+        "flags override its config, except the architecture",
+        metavar="RUN_DIR",
+        default_text="default: none",
+    )
     add(r, "--quiet", "no per-epoch progress lines", action="store_true", default_text="default: off")
-    add(r, "--verbose", "also show TensorFlow's start-up log lines", action="store_true",
-        default_text="default: off")
+    add(r, "--verbose", "also show TensorFlow's start-up log lines", action="store_true", default_text="default: off")
 
     v = p.add_argument_group("3D-VAE-GAN (--model vaegan)")
-    add(v, "--model", "gan: 3D-GAN on voxels; vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs",
-        choices=ALGORITHMS, default_text="default: gan")
-    add(v, "--recipe", "joint: train E, G, D together; separate: E only, on the fixed G and D of a trained 3D-GAN "
+    add(
+        v,
+        "--model",
+        "gan: 3D-GAN on voxels; vaegan: 3D-VAE-GAN on rendered (image, voxels) pairs",
+        choices=ALGORITHMS,
+        default_text="default: gan",
+    )
+    add(
+        v,
+        "--recipe",
+        "joint: train E, G, D together; separate: E only, on the fixed G and D of a trained 3D-GAN "
         "(--gan-run) or of the --init-from run; latent: E only, regressed onto the z of rendered samples of that "
-        "fixed G (beyond the paper)", choices=RECIPES)
-    add(v, "--gan-run", "--recipe separate or latent: the trained 3D-GAN run directory whose G it keeps fixed "
-        "(latent: also a model folder such as pretrained/chair32)", metavar="RUN_DIR")
+        "fixed G (beyond the paper)",
+        choices=RECIPES,
+    )
+    add(
+        v,
+        "--gan-run",
+        "--recipe separate or latent: the trained 3D-GAN run directory whose G it keeps fixed "
+        "(latent: also a model folder such as pretrained/chair32)",
+        metavar="RUN_DIR",
+    )
     add(v, "--image-size", "side of the input images in pixels (paper: 256)", type=int)
     add(v, "--e-lr", "Adam step size of the encoder", type=float)
     add(v, "--kl-weight", "alpha_1, weight of the KL term (paper: 5)", type=float)
     add(v, "--recon-weight", "alpha_2, weight of the reconstruction term (paper: 1e-4)", type=float)
-    add(v, "--recon-loss", "l2 (the paper's squared error) or bce (cross-entropy from G's logits)",
-        choices=RECON_LOSSES)
-    add(v, "--view-distance", "camera distance range of training views, in grid sides", type=float, nargs=2,
-        metavar=("MIN", "MAX"))
-    add(v, "--scene", "look of the training views: plain, room (floor, wall, texture, jitter) or photo (room with "
-        "real-photograph wall and object textures)", choices=SCENES)
+    add(
+        v, "--recon-loss", "l2 (the paper's squared error) or bce (cross-entropy from G's logits)", choices=RECON_LOSSES
+    )
+    add(
+        v,
+        "--view-distance",
+        "camera distance range of training views, in grid sides",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+    )
+    add(
+        v,
+        "--scene",
+        "look of the training views: plain, room (floor, wall, texture, jitter) or photo (room with "
+        "real-photograph wall and object textures)",
+        choices=SCENES,
+    )
     groups = {g.title: g for g in (d, m, t, r, v)}
     for f in options(TrainConfig):  # the training options' flags, from their fields
         meta = f.metadata
@@ -181,8 +264,10 @@ def interrupted(run_dir, argv) -> str:
     last = checkpoint_text(run_dir)
     if last is None:
         return f"train.py: interrupted before the first checkpoint of {run_dir}; start again with: {again}"
-    return (f"train.py: interrupted; last checkpoint {last}; resume with: "
-            f"{shlex.join(['python', 'train.py', '--resume', '--out', str(run_dir)])}")
+    return (
+        f"train.py: interrupted; last checkpoint {last}; resume with: "
+        f"{shlex.join(['python', 'train.py', '--resume', '--out', str(run_dir)])}"
+    )
 
 
 def main(argv=None, callbacks_extra=None) -> int:
@@ -236,10 +321,12 @@ def prepare_run(args, known: dict) -> tuple | int:
         data = training.load_training_data(config)
         n_val = training.n_held_out(len(data.voxels), config.data.val_fraction)
         held = f" (+ {n_val} held out, never trained on)" if n_val else ""
-        print(f"training on {len(data.voxels) - n_val} {config.data.category} shapes{held} from {data.source} "
-              f"at {config.model.resolution}^3 (skipped {data.n_empty_skipped} empty grids, "
-              f"{data.n_nonfinite_skipped} holding NaN or inf) -> {run_dir}",
-              flush=True)
+        print(
+            f"training on {len(data.voxels) - n_val} {config.data.category} shapes{held} from {data.source} "
+            f"at {config.model.resolution}^3 (skipped {data.n_empty_skipped} empty grids, "
+            f"{data.n_nonfinite_skipped} holding NaN or inf) -> {run_dir}",
+            flush=True,
+        )
         strategy = strategy or training.make_strategy(args.strategy)
         role = training.worker_role(strategy)
         training.check_algorithm(config.algorithm, role)
@@ -261,8 +348,14 @@ def run_training(args, argv, prepared, callbacks_extra) -> int:
     from gan3d_tf import training
 
     config, run_dir, data, strategy, role = prepared
-    where = "" if role.task_type is None else (f"; this is {role.task_type} {role.task_id} of {role.n_workers} "
-                                               f"workers, {'the chief' if role.is_chief else 'not the chief'}")
+    where = (
+        ""
+        if role.task_type is None
+        else (
+            f"; this is {role.task_type} {role.task_id} of {role.n_workers} "
+            f"workers, {'the chief' if role.is_chief else 'not the chief'}"
+        )
+    )
     print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s){where}", flush=True)
     if role.is_chief:  # the other workers of a multi-worker run write nothing into the run directory
         os.makedirs(run_dir, exist_ok=True)
@@ -270,11 +363,20 @@ def run_training(args, argv, prepared, callbacks_extra) -> int:
             log.write(" ".join(["python", "train.py", *argv]) + "\n")
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # progress bar on a terminal, epoch lines in logs
     try:
-        training.train(config, run_dir, resume=args.resume, strategy=strategy, data=data, verbose=verbose,
-                       callbacks_extra=callbacks_extra)
+        training.train(
+            config,
+            run_dir,
+            resume=args.resume,
+            strategy=strategy,
+            data=data,
+            verbose=verbose,
+            callbacks_extra=callbacks_extra,
+        )
     except training.NonFiniteError as e:
-        print(f"train.py: error: {e}\n(lower the learning rates, or resume: python train.py --resume --out {run_dir})",
-              file=sys.stderr)
+        print(
+            f"train.py: error: {e}\n(lower the learning rates, or resume: python train.py --resume --out {run_dir})",
+            file=sys.stderr,
+        )
         return 3
     if not role.is_chief:
         print(f"done: {role.task_type} {role.task_id}; the chief wrote {run_dir}", flush=True)

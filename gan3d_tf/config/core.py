@@ -74,8 +74,11 @@ class ModelConfig:
             expected = 4 * 2 ** len(widths)
             if expected != self.resolution:
                 valid = self.resolution >= 8 and self.resolution == 4 * 2 ** _log2(self.resolution // 4)
-                fix = (f"use {_log2(self.resolution // 4)} stages" if valid else
-                       f"resolution must be 4 * 2^k (8, 16, 32, 64, 128, ...), got {self.resolution}")
+                fix = (
+                    f"use {_log2(self.resolution // 4)} stages"
+                    if valid
+                    else f"resolution must be 4 * 2^k (8, 16, 32, 64, 128, ...), got {self.resolution}"
+                )
                 raise ValueError(
                     f"{name}={list(widths)} has {len(widths)} stages, which gives a "
                     f"{expected}^3 grid, but resolution={self.resolution}; {fix}"
@@ -102,38 +105,80 @@ class TrainConfig(GANRecipe):
     d_learning_rate: float = option(1e-5, "Adam step size of D (paper 1e-5)", flag="--d-lr", check=_POSITIVE)
     beta_1: float = option(0.5, "Adam beta_1 of both optimizers", check=_UNIT, via="--betas")
     beta_2: float = option(0.999, "Adam beta_2 of both optimizers (3D-IWGAN: 0.9)", check=_UNIT, via="--betas")
-    batch_size: int = option(100, "global batch size (split across replicas)", flag="--batch-size",
-                             check=(lambda v: v >= 1, ">= 1"))
-    epochs: int = option(100, "total epochs to reach (a resumed run continues up to this)", flag="--epochs",
-                         check=(lambda v: v >= 1, ">= 1"))
+    batch_size: int = option(
+        100, "global batch size (split across replicas)", flag="--batch-size", check=(lambda v: v >= 1, ">= 1")
+    )
+    epochs: int = option(
+        100,
+        "total epochs to reach (a resumed run continues up to this)",
+        flag="--epochs",
+        check=(lambda v: v >= 1, ">= 1"),
+    )
     monitor_every_epochs: int = option(
-        0, "score fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs (TensorBoard and "
-        "console; 0: off)", flag="--monitor-every", metavar="N", group=RUN_GROUP, check=_NON_NEGATIVE)
-    monitor_samples: int = option(64, "samples (fixed z) scored by the generation monitor",
-                                  check=(lambda v: v >= 2, ">= 2"))
-    stop_at_gate: bool = option(False, "stop at the first monitor reading that passes the quality gate "
-                                "(gan3d_tf.metrics.gate; needs the monitor); the time-to-gate benchmark sets it")
-    mixed_precision: bool = option(False, "bf16 compute on CPU, fp16 with loss scaling on GPU; variables stay "
-                                   "float32", flag="--mixed-precision")
-    sample_every_epochs: int = option(1, "write the fixed-z sample grid (PNG + TensorBoard) every N epochs",
-                                      check=(lambda v: v >= 1, ">= 1"))
+        0,
+        "score fixed-z samples against the held-out shapes (COV, MMD, 1-NNA) every N epochs (TensorBoard and "
+        "console; 0: off)",
+        flag="--monitor-every",
+        metavar="N",
+        group=RUN_GROUP,
+        check=_NON_NEGATIVE,
+    )
+    monitor_samples: int = option(
+        64, "samples (fixed z) scored by the generation monitor", check=(lambda v: v >= 2, ">= 2")
+    )
+    stop_at_gate: bool = option(
+        False,
+        "stop at the first monitor reading that passes the quality gate "
+        "(gan3d_tf.metrics.gate; needs the monitor); the time-to-gate benchmark sets it",
+    )
+    mixed_precision: bool = option(
+        False, "bf16 compute on CPU, fp16 with loss scaling on GPU; variables stay float32", flag="--mixed-precision"
+    )
+    sample_every_epochs: int = option(
+        1, "write the fixed-z sample grid (PNG + TensorBoard) every N epochs", check=(lambda v: v >= 1, ">= 1")
+    )
     mesh_samples: int = option(
-        4, "fixed-z samples also sent as 3D meshes to TensorBoard's Mesh dashboard with each sample grid (about "
-        "70 kB each at 32^3; 0: off)", flag="--mesh-samples", metavar="N", group=RUN_GROUP, check=_NON_NEGATIVE)
+        4,
+        "fixed-z samples also sent as 3D meshes to TensorBoard's Mesh dashboard with each sample grid (about "
+        "70 kB each at 32^3; 0: off)",
+        flag="--mesh-samples",
+        metavar="N",
+        group=RUN_GROUP,
+        check=_NON_NEGATIVE,
+    )
     log_every_steps: int = option(
-        0, "also log the training scalars to TensorBoard every N steps (RUN_DIR/logs/steps, against the step "
-        "count over all epochs; 0: per epoch only)", flag="--log-every-steps", metavar="N", group=RUN_GROUP,
-        check=_NON_NEGATIVE)
+        0,
+        "also log the training scalars to TensorBoard every N steps (RUN_DIR/logs/steps, against the step "
+        "count over all epochs; 0: per epoch only)",
+        flag="--log-every-steps",
+        metavar="N",
+        group=RUN_GROUP,
+        check=_NON_NEGATIVE,
+    )
     checkpoint_every_steps: int = option(
-        0, "also checkpoint every N steps within an epoch (0: off; epoch ends always)",
-        flag="--checkpoint-every-steps", metavar="N", group=RUN_GROUP, check=_NON_NEGATIVE)
+        0,
+        "also checkpoint every N steps within an epoch (0: off; epoch ends always)",
+        flag="--checkpoint-every-steps",
+        metavar="N",
+        group=RUN_GROUP,
+        check=_NON_NEGATIVE,
+    )
     checkpoint_every_minutes: float = option(
-        10.0, "also checkpoint when M minutes passed since the last save (0: off): a killed run loses at most "
-        "this much; --resume continues from the last save, bit for bit", flag="--checkpoint-every-minutes",
-        metavar="M", group=RUN_GROUP, check=_NON_NEGATIVE)
+        10.0,
+        "also checkpoint when M minutes passed since the last save (0: off): a killed run loses at most "
+        "this much; --resume continues from the last save, bit for bit",
+        flag="--checkpoint-every-minutes",
+        metavar="M",
+        group=RUN_GROUP,
+        check=_NON_NEGATIVE,
+    )
     init_from: str | None = option(
-        None, "fine-tune: the run directory whose trained networks (G, D and, between VAE-GANs, E) this run starts "
-        "from; optimisers, epoch count and views start fresh", values="a run directory", via="--init-from")
+        None,
+        "fine-tune: the run directory whose trained networks (G, D and, between VAE-GANs, E) this run starts "
+        "from; optimisers, epoch count and views start fresh",
+        values="a run directory",
+        via="--init-from",
+    )
 
     def validate(self) -> None:
         """Raises ValueError naming the first out-of-range field."""
@@ -215,8 +260,9 @@ class VAEGANConfig:
         if self.latent_loss not in LATENT_LOSSES:
             raise ValueError(f"vaegan.latent_loss must be one of {LATENT_LOSSES}, got {self.latent_loss!r}")
         if len(self.view_distance) != 2 or not math.sqrt(3.0) / 2.0 < self.view_distance[0] <= self.view_distance[1]:
-            raise ValueError(f"vaegan.view_distance must be (min, max) with sqrt(3)/2 < min <= max, "
-                             f"got {list(self.view_distance)}")
+            raise ValueError(
+                f"vaegan.view_distance must be (min, max) with sqrt(3)/2 < min <= max, got {list(self.view_distance)}"
+            )
         if self.scene not in SCENES:
             raise ValueError(f"vaegan.scene must be one of {SCENES}, got {self.scene!r}")
         if self.render_size is not None and not 8 <= self.render_size <= self.image_size:
@@ -243,27 +289,39 @@ class Config:
         self.train.validate()
         self.data.validate()
         if self.train.loss == "wgan-gp" and self.train.gp_weight > 0 and self.model.d_norm == "batch":
-            raise ValueError("loss 'wgan-gp' penalises D's gradient per sample, which batch norm breaks: "
-                             "set model.d_norm to 'layer', 'none' or 'spectral'")
+            raise ValueError(
+                "loss 'wgan-gp' penalises D's gradient per sample, which batch norm breaks: "
+                "set model.d_norm to 'layer', 'none' or 'spectral'"
+            )
         if self.train.monitor_every_epochs and not self.data.val_fraction:
-            raise ValueError("train.monitor_every_epochs scores samples against held-out training shapes: "
-                             "set data.val_fraction > 0")
+            raise ValueError(
+                "train.monitor_every_epochs scores samples against held-out training shapes: set data.val_fraction > 0"
+            )
         if self.algorithm == "vaegan":
             self.vaegan.validate()
-            unhonoured = [f"train.{name}={getattr(self.train, name)!r}" for name in VAEGAN_REFUSES
-                          if getattr(self.train, name) != getattr(GANRecipe, name)]
+            unhonoured = [
+                f"train.{name}={getattr(self.train, name)!r}"
+                for name in VAEGAN_REFUSES
+                if getattr(self.train, name) != getattr(GANRecipe, name)
+            ]
             if unhonoured:
-                raise ValueError(f"{', '.join(unhonoured)} do not apply to the 3D-VAE-GAN (algorithm 'vaegan'), "
-                                 f"whose train step uses the paper's loss, one D pass per step and D's gate only "
-                                 f"(train.d_acc_threshold): leave them at their defaults")
+                raise ValueError(
+                    f"{', '.join(unhonoured)} do not apply to the 3D-VAE-GAN (algorithm 'vaegan'), "
+                    f"whose train step uses the paper's loss, one D pass per step and D's gate only "
+                    f"(train.d_acc_threshold): leave them at their defaults"
+                )
             v = self.vaegan
             if v.recipe in FIXED_G_RECIPES and not (v.gan_run or self.train.init_from):
-                raise ValueError(f"vaegan.recipe {v.recipe!r} needs vaegan.gan_run (a trained 3D-GAN run directory"
-                                 f"{' or model folder' if v.recipe == 'latent' else ''}) or train.init_from "
-                                 f"(a run whose G it keeps fixed)")
+                raise ValueError(
+                    f"vaegan.recipe {v.recipe!r} needs vaegan.gan_run (a trained 3D-GAN run directory"
+                    f"{' or model folder' if v.recipe == 'latent' else ''}) or train.init_from "
+                    f"(a run whose G it keeps fixed)"
+                )
             if v.gan_run and v.recipe not in FIXED_G_RECIPES:
-                raise ValueError(f"vaegan.gan_run ({v.gan_run}) applies to the recipes {FIXED_G_RECIPES} only, "
-                                 f"not to vaegan.recipe {v.recipe!r}, which trains its own G")
+                raise ValueError(
+                    f"vaegan.gan_run ({v.gan_run}) applies to the recipes {FIXED_G_RECIPES} only, "
+                    f"not to vaegan.recipe {v.recipe!r}, which trains its own G"
+                )
         return self
 
     def to_dict(self) -> dict:
@@ -331,11 +389,30 @@ PRESETS: dict[str, Config] = {
     ),
     "chair32": Config(
         preset="chair32",
-        model=ModelConfig(resolution=32, z_dim=128, z_distribution="normal", g_widths=(128, 64, 32),
-                          d_widths=(32, 64, 128), g_output_bias=-3.4, d_norm="layer", d_minibatch_std=4),
-        train=TrainConfig(loss="paper", g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, beta_2=0.999,
-                          batch_size=32, epochs=400, d_acc_threshold=1.0, d_passes="joint", ema_decay=0.999,
-                          sample_every_epochs=5, monitor_every_epochs=5),
+        model=ModelConfig(
+            resolution=32,
+            z_dim=128,
+            z_distribution="normal",
+            g_widths=(128, 64, 32),
+            d_widths=(32, 64, 128),
+            g_output_bias=-3.4,
+            d_norm="layer",
+            d_minibatch_std=4,
+        ),
+        train=TrainConfig(
+            loss="paper",
+            g_learning_rate=2e-4,
+            d_learning_rate=2e-4,
+            beta_1=0.5,
+            beta_2=0.999,
+            batch_size=32,
+            epochs=400,
+            d_acc_threshold=1.0,
+            d_passes="joint",
+            ema_decay=0.999,
+            sample_every_epochs=5,
+            monitor_every_epochs=5,
+        ),
         data=DataConfig(val_fraction=0.1),
     ),
 }
@@ -354,9 +431,16 @@ def parse_set(assignments) -> dict:
     Raises:
         ValueError: an assignment without "=", or a field no section has.
     """
-    known = {f"{section}.{f.name}" for section, cls in (("model", ModelConfig), ("train", TrainConfig),
-                                                         ("data", DataConfig), ("vaegan", VAEGANConfig))
-             for f in dataclasses.fields(cls)} | {f.name for f in dataclasses.fields(Config) if f.type in ("int", "str")}
+    known = {
+        f"{section}.{f.name}"
+        for section, cls in (
+            ("model", ModelConfig),
+            ("train", TrainConfig),
+            ("data", DataConfig),
+            ("vaegan", VAEGANConfig),
+        )
+        for f in dataclasses.fields(cls)
+    } | {f.name for f in dataclasses.fields(Config) if f.type in ("int", "str")}
     out = {}
     for item in assignments:
         key, sep, text = item.partition("=")

@@ -59,8 +59,11 @@ def main(argv=None) -> int:
     text = DESIGN.read_text()
     if args.check:
         same = current_block(text) == generated_block()
-        print("docs/design.md's training options match the fields" if same else
-              "docs/design.md's training options differ from the fields: python -m gan3d_tf.config.doc_tables")
+        print(
+            "docs/design.md's training options match the fields"
+            if same
+            else "docs/design.md's training options differ from the fields: python -m gan3d_tf.config.doc_tables"
+        )
         return 0 if same else 1
     DESIGN.write_text(text.replace(current_block(text), generated_block()))
     return 0

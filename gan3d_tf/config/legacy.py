@@ -35,9 +35,11 @@ def upgrade(config: dict) -> dict:
             continue
         value = train.pop(name)
         if value != off and not (name == "d_augment" and value == ""):
-            raise ValueError(f"train.{name}={value!r}: this option was removed from the train step (issue 29; "
-                             f"docs/experiments/2026-12-06-recipe-options-removed.md); a run that used it cannot "
-                             f"be resumed or fine-tuned with this version (only {off!r}, off, is accepted)")
+            raise ValueError(
+                f"train.{name}={value!r}: this option was removed from the train step (issue 29; "
+                f"docs/experiments/2026-12-06-recipe-options-removed.md); a run that used it cannot "
+                f"be resumed or fine-tuned with this version (only {off!r}, off, is accepted)"
+            )
     if "train" in config:
         config["train"] = train
     return config

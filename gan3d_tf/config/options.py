@@ -13,9 +13,18 @@ import dataclasses
 from typing import Any, Callable
 
 
-def option(default: Any, help: str, *, flag: str | None = None, choices: tuple | None = None,
-           check: tuple[Callable[[Any], bool], str] | None = None, group: str = "training",
-           metavar: str | None = None, values: str | None = None, via: str | None = None) -> Any:
+def option(
+    default: Any,
+    help: str,
+    *,
+    flag: str | None = None,
+    choices: tuple | None = None,
+    check: tuple[Callable[[Any], bool], str] | None = None,
+    group: str = "training",
+    metavar: str | None = None,
+    values: str | None = None,
+    via: str | None = None,
+) -> Any:
     """A dataclass field with its description in its metadata.
 
     Args:
@@ -30,9 +39,19 @@ def option(default: Any, help: str, *, flag: str | None = None, choices: tuple |
         values: the allowed values as the docs table shows them (default: the choices, or the requirement).
         via: the flag train.py declares by hand that sets it (e.g. "--betas", which sets two fields).
     """
-    return dataclasses.field(default=default, metadata={
-        "help": help, "flag": flag, "choices": choices, "check": check, "group": group, "metavar": metavar,
-        "values": values, "via": via})
+    return dataclasses.field(
+        default=default,
+        metadata={
+            "help": help,
+            "flag": flag,
+            "choices": choices,
+            "check": check,
+            "group": group,
+            "metavar": metavar,
+            "values": values,
+            "via": via,
+        },
+    )
 
 
 def options(cls_or_obj) -> list[dataclasses.Field]:

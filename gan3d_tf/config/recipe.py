@@ -23,32 +23,53 @@ class GANRecipe:
     """How `GAN3D` trains G and D. Defaults are the paper's (Sec. 4.1)."""
 
     d_acc_threshold: float = option(
-        0.8, "D is updated only when its batch accuracy (real and fake) is <= this (paper: 0.8; 1: every step; "
-        "< 0: never)", flag="--d-acc-threshold", check=(lambda v: v <= 1, "<= 1 (an accuracy)"))
+        0.8,
+        "D is updated only when its batch accuracy (real and fake) is <= this (paper: 0.8; 1: every step; < 0: never)",
+        flag="--d-acc-threshold",
+        check=(lambda v: v <= 1, "<= 1 (an accuracy)"),
+    )
     loss: str = option(
-        "paper", "paper: BCE from logits; hinge; wgan-gp: Wasserstein loss with a per-sample gradient penalty on "
-        "random interpolates (3D-IWGAN; needs a D without batch norm and the gate off)", flag="--loss",
-        choices=LOSSES)
+        "paper",
+        "paper: BCE from logits; hinge; wgan-gp: Wasserstein loss with a per-sample gradient penalty on "
+        "random interpolates (3D-IWGAN; needs a D without batch norm and the gate off)",
+        flag="--loss",
+        choices=LOSSES,
+    )
     gp_weight: float = option(
-        10.0, "weight lambda of WGAN-GP's gradient penalty (loss wgan-gp only)", flag="--gp-weight",
-        check=(lambda v: v >= 0, ">= 0"))
+        10.0,
+        "weight lambda of WGAN-GP's gradient penalty (loss wgan-gp only)",
+        flag="--gp-weight",
+        check=(lambda v: v >= 0, ">= 0"),
+    )
     n_critic: int = option(
-        1, "D steps per G step (3D-IWGAN: 5); G's backward pass runs on its own steps only", flag="--n-critic",
-        check=(lambda v: v >= 1, ">= 1"))
+        1,
+        "D steps per G step (3D-IWGAN: 5); G's backward pass runs on its own steps only",
+        flag="--n-critic",
+        check=(lambda v: v >= 1, ">= 1"),
+    )
     d_passes: str = option(
-        "joint", "joint: one D pass over concat(real, fake); separate: all-real and all-fake passes (matters with "
-        "batch norm in D only)", flag="--d-passes", choices=D_PASSES)
+        "joint",
+        "joint: one D pass over concat(real, fake); separate: all-real and all-fake passes (matters with "
+        "batch norm in D only)",
+        flag="--d-passes",
+        choices=D_PASSES,
+    )
     ema_decay: float = option(
-        0.0, "moving average of G's weights per G step, used for samples, metrics and export; its decay ramps as "
-        "min(decay, (1+n)/(10+n)) after n G steps (0: off)", flag="--ema-decay",
-        check=(lambda v: 0 <= v < 1, "in [0, 1)"))
+        0.0,
+        "moving average of G's weights per G step, used for samples, metrics and export; its decay ramps as "
+        "min(decay, (1+n)/(10+n)) after n G steps (0: off)",
+        flag="--ema-decay",
+        check=(lambda v: 0 <= v < 1, "in [0, 1)"),
+    )
 
     def check(self) -> GANRecipe:
         """Raises ValueError naming the first field out of range, or two that do not go together; returns self."""
         check_options(self)
         if self.loss == "wgan-gp" and self.d_acc_threshold < 1:
-            raise ValueError(f"loss 'wgan-gp' scores have no real/fake sign, so D's accuracy gate does not apply: "
-                             f"set d_acc_threshold to 1, got {self.d_acc_threshold}")
+            raise ValueError(
+                f"loss 'wgan-gp' scores have no real/fake sign, so D's accuracy gate does not apply: "
+                f"set d_acc_threshold to 1, got {self.d_acc_threshold}"
+            )
         return self
 
     @property

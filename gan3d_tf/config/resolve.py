@@ -15,11 +15,13 @@ from gan3d_tf.config.core import Config, TrainConfig, default_preset, get_preset
 from gan3d_tf.config.options import options
 
 
-
 def option_flags() -> dict[str, str]:
     """{flag's dest: "train.FIELD"} of the training options that have a flag (`TrainConfig`'s field metadata)."""
-    return {f.metadata["flag"].lstrip("-").replace("-", "_"): f"train.{f.name}"
-            for f in options(TrainConfig) if f.metadata["flag"]}
+    return {
+        f.metadata["flag"].lstrip("-").replace("-", "_"): f"train.{f.name}"
+        for f in options(TrainConfig)
+        if f.metadata["flag"]
+    }
 
 
 # flag -> config field it sets (None defaults mean "not given"); the training options' flags come from their fields
@@ -46,10 +48,16 @@ OVERRIDES = {
     "scene": "vaegan.scene",
 }
 # fields a resumed run may change: they decide how long it trains and what it reports, not what it learns
-RESUMABLE = ("train.epochs", "train.monitor_every_epochs", "train.monitor_samples", "train.sample_every_epochs",
-             "train.checkpoint_every_steps", "train.checkpoint_every_minutes", "train.log_every_steps",
-             "train.mesh_samples")
-
+RESUMABLE = (
+    "train.epochs",
+    "train.monitor_every_epochs",
+    "train.monitor_samples",
+    "train.sample_every_epochs",
+    "train.checkpoint_every_steps",
+    "train.checkpoint_every_minutes",
+    "train.log_every_steps",
+    "train.mesh_samples",
+)
 
 
 def resolve_config(args) -> tuple[Config, str]:
@@ -72,8 +80,11 @@ def resolve_config(args) -> tuple[Config, str]:
         out = args.out if args.out is not None else new_run_dir(args, given)
         path = os.path.join(out, "config.json")
         if not os.path.isfile(path):
-            default = "" if args.out is not None else ", the default run directory of these flags; name the run " \
-                                                      "with --out RUN_DIR"
+            default = (
+                ""
+                if args.out is not None
+                else ", the default run directory of these flags; name the run with --out RUN_DIR"
+            )
             raise FileNotFoundError(f"--resume: {path} not found; is {out} a run directory{default}?")
         saved = Config.from_json(path)
         if args.preset is not None and args.preset != saved.preset:
@@ -83,17 +94,22 @@ def resolve_config(args) -> tuple[Config, str]:
             given["data.path"] = saved.data.path  # --data NAME names the file the run was given
         for field, old in changed_fields(saved, given).items():
             if field not in RESUMABLE:
-                raise ValueError(f"--{flag_of(field)} {given[field]} differs from the run's saved "
-                                 f"{field}={old}; a resumed run keeps its config (only --epochs, the "
-                                 f"monitoring and the checkpointing fields may change)")
+                raise ValueError(
+                    f"--{flag_of(field)} {given[field]} differs from the run's saved "
+                    f"{field}={old}; a resumed run keeps its config (only --epochs, the "
+                    f"monitoring and the checkpointing fields may change)"
+                )
         return saved.replace(**given).validate(), out
     if args.init_from is not None:
         return init_config(args, given)
     check_vaegan_flags(args, args.model)
     preset = args.preset or default_preset()
     if args.preset is None:
-        print(f"preset: {preset} (the default {'with a GPU' if preset == 'paper64' else 'on a machine without a GPU'}; "
-              f"--preset paper64 for the paper's 64^3 recipe)", flush=True)
+        print(
+            f"preset: {preset} (the default {'with a GPU' if preset == 'paper64' else 'on a machine without a GPU'}; "
+            f"--preset paper64 for the paper's 64^3 recipe)",
+            flush=True,
+        )
     config = get_preset(preset).replace(**given)
     if config.vaegan.recipe == "separate" and config.vaegan.gan_run:
         path = os.path.join(config.vaegan.gan_run, "config.json")
@@ -180,14 +196,18 @@ def init_config(args, given: dict) -> tuple[Config, str]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--init-from: {path} not found; is {args.init_from} a run directory?")
     if args.preset is not None:
-        raise ValueError(f"--preset does not apply with --init-from: the run keeps the architecture of {args.init_from}")
+        raise ValueError(
+            f"--preset does not apply with --init-from: the run keeps the architecture of {args.init_from}"
+        )
     source = Config.from_json(path)
     check_vaegan_flags(args, given.get("algorithm", source.algorithm))
     if args.gan_run is not None:
         raise ValueError(f"--gan-run does not apply with --init-from: G and D come from {args.init_from}")
     for field, old in changed_fields(source, given).items():
         if field.startswith(ARCHITECTURE):
-            raise ValueError(f"--{flag_of(field)} {given[field]} differs from {args.init_from}'s {field}={old}; "
-                             f"its trained weights fix the architecture")
+            raise ValueError(
+                f"--{flag_of(field)} {given[field]} differs from {args.init_from}'s {field}={old}; "
+                f"its trained weights fix the architecture"
+            )
     config = source.replace(**given).validate()
     return config, args.out or default_out(config, "-ft")

@@ -107,8 +107,10 @@ def check_occupancy(x: np.ndarray, path, key: str, skip_nonfinite: bool = False)
         return np.zeros(len(x), bool)
     finite = np.isfinite(x)
     if (~binary & finite).any():
-        raise ValueError(f"{path}: {_where(key, x, ~binary & finite)} is not an occupancy 0 or 1 "
-                         f"(grids must hold 0/1 or bool values)")
+        raise ValueError(
+            f"{path}: {_where(key, x, ~binary & finite)} is not an occupancy 0 or 1 "
+            f"(grids must hold 0/1 or bool values)"
+        )
     if not skip_nonfinite:
         raise ValueError(f"{path}: {_where(key, x, ~finite)}: grids must not hold NaN or inf")
     return ~finite.reshape(len(x), -1).all(axis=1)
@@ -152,6 +154,8 @@ def check_labels(y: np.ndarray, path, key: str, classes, grids_key: str, n: int)
     check_kind(y, path, key, "iu", "integer labels")
     outside = (y < 0) | (y >= len(classes))
     if outside.any():
-        raise ValueError(f"{path}: {_where(key, y, outside)} is outside the class list 0..{len(classes) - 1} "
-                         f"({classes[0]} ... {classes[-1]})")
+        raise ValueError(
+            f"{path}: {_where(key, y, outside)} is outside the class list 0..{len(classes) - 1} "
+            f"({classes[0]} ... {classes[-1]})"
+        )
     return y.astype(np.int64)

@@ -285,13 +285,15 @@ def load_ikea(root, facing: bool = True) -> IkeaSet:
     class_txt, names_txt = lists / "all_obj_class.txt", lists / "all_obj_clean.txt"
     names, ids_raw = _read_list(images_txt), _read_list(ids_txt)
     if len(names) != len(ids_raw):
-        raise ValueError(f"{images_txt} has {len(names)} lines but {ids_txt} has {len(ids_raw)}; "
-                         f"they must pair line by line")
+        raise ValueError(
+            f"{images_txt} has {len(names)} lines but {ids_txt} has {len(ids_raw)}; they must pair line by line"
+        )
     classes = _read_list(class_txt)
     model_names = _read_list(names_txt)
     if len(classes) != len(model_names):
-        raise ValueError(f"{class_txt} has {len(classes)} lines but {names_txt} has {len(model_names)}; "
-                         f"they must pair line by line")
+        raise ValueError(
+            f"{class_txt} has {len(classes)} lines but {names_txt} has {len(model_names)}; they must pair line by line"
+        )
     model_ids = []
     for line_no, text in enumerate(ids_raw, 1):
         try:
@@ -299,8 +301,10 @@ def load_ikea(root, facing: bool = True) -> IkeaSet:
         except ValueError:
             raise ValueError(f"{ids_txt}: line {line_no}: model id {text!r} is not an integer") from None
         if not 1 <= mid <= len(classes):
-            raise ValueError(f"{ids_txt}: line {line_no}: model id {mid} is out of range 1..{len(classes)} "
-                             f"(the number of lines of {class_txt.name})")
+            raise ValueError(
+                f"{ids_txt}: line {line_no}: model id {mid} is out of range 1..{len(classes)} "
+                f"(the number of lines of {class_txt.name})"
+            )
         model_ids.append(mid)
 
     problems: list[str] = []
@@ -310,8 +314,10 @@ def load_ikea(root, facing: bool = True) -> IkeaSet:
     for mid in sorted(uses):
         category = category_of(classes[mid - 1])
         if category is None:
-            problems.append(f"{class_txt}: line {mid}: class {classes[mid - 1]!r} of model {mid} is not one of "
-                            f"{list(IKEA_CATEGORIES)}; skipped its {uses[mid]} image(s)")
+            problems.append(
+                f"{class_txt}: line {mid}: class {classes[mid - 1]!r} of model {mid} is not one of "
+                f"{list(IKEA_CATEGORIES)}; skipped its {uses[mid]} image(s)"
+            )
             grids[mid] = None
             continue
         mat = root / "Voxels" / f"{mid}.mat"

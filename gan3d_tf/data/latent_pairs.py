@@ -51,8 +51,17 @@ def draw_z(seed: int, epoch, index, z_dim: int, distribution: str) -> tf.Tensor:
     raise ValueError(f"z distribution must be 'normal' or 'uniform', got {distribution!r}")
 
 
-def latent_dataset(generator, batch_size: int, steps: int, seed: int, initial_epoch: int = 0, image_size: int = 256,
-                   render_size: int | None = None, distance_range=None, scene: str = "plain") -> tf.data.Dataset:
+def latent_dataset(
+    generator,
+    batch_size: int,
+    steps: int,
+    seed: int,
+    initial_epoch: int = 0,
+    image_size: int = 256,
+    render_size: int | None = None,
+    distance_range=None,
+    scene: str = "plain",
+) -> tf.data.Dataset:
     """An endless dataset of ((images [B, S, S, 3], z [B, z_dim], voxels [B, R, R, R]),) batches.
 
     Epoch e holds `steps` batches; every element is a new z, its shape G(z) > 0.5
@@ -81,18 +90,25 @@ def latent_dataset(generator, batch_size: int, steps: int, seed: int, initial_ep
         return index, z, tf.cast(generator(z, training=False) > 0.5, tf.float32)
 
     def render(index, z, grid, epoch):
-        image, grid = make_pair(grid, _element_seed(seed, VIEW_SEED_OFFSET, epoch, index), image_size=image_size,
-                                render_size=render_size, scene=scene, distance_range=distance_range)
+        image, grid = make_pair(
+            grid,
+            _element_seed(seed, VIEW_SEED_OFFSET, epoch, index),
+            image_size=image_size,
+            render_size=render_size,
+            scene=scene,
+            distance_range=distance_range,
+        )
         return image, z, grid
 
     def epoch_pairs(epoch):
-        return (tf.data.Dataset.range(steps * batch_size)
-                .map(lambda i: (i, draw_z(seed, epoch, i, z_dim, distribution)))
-                .batch(batch_size)
-                .map(shapes)
-                .unbatch()
-                .map(lambda i, z, grid: render(i, z, grid, epoch), num_parallel_calls=tf.data.AUTOTUNE,
-                     deterministic=True))
+        return (
+            tf.data.Dataset.range(steps * batch_size)
+            .map(lambda i: (i, draw_z(seed, epoch, i, z_dim, distribution)))
+            .batch(batch_size)
+            .map(shapes)
+            .unbatch()
+            .map(lambda i, z, grid: render(i, z, grid, epoch), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        )
 
     return (
         tf.data.Dataset.counter(initial_epoch)

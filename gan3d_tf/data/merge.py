@@ -14,8 +14,10 @@ lengths stop the merge naming the file, key and first bad index.
 
 Example, ModelNet10's five IKEA classes and ModelNet40's bookshelves:
 
-    python -m gan3d_tf.data.prepare ../shared/data/modelnet10_vox32.npz data/mn10_ikea5.npz --resolution 32 --classes bed,chair,desk,sofa,table
-    python -m gan3d_tf.data.prepare ../shared/data/modelnet40_pts1024_f16.npz data/mn40_bookshelf.npz --resolution 32 --dilate 1 --classes bookshelf
+    python -m gan3d_tf.data.prepare ../shared/data/modelnet10_vox32.npz data/mn10_ikea5.npz --resolution 32 \
+        --classes bed,chair,desk,sofa,table
+    python -m gan3d_tf.data.prepare ../shared/data/modelnet40_pts1024_f16.npz data/mn40_bookshelf.npz --resolution 32 \
+        --dilate 1 --classes bookshelf
     python -m gan3d_tf.data.merge data/mn10_ikea5.npz data/mn40_bookshelf.npz data/ikea6_train.npz
 """
 
@@ -64,8 +66,10 @@ def merge(sources, out) -> dict:
             splits = list(voxel_splits(data, src))  # checks keys, grids and labels first
             names = class_names(data, src)
             if not any(len(y) for _, _, y, _ in splits):
-                raise ValueError(f"{src}: no grids in {[f'X_{s}' for s, *_ in splits]} "
-                                 f"({sum(len(bad) for *_, bad in splits)} holding NaN or inf skipped)")
+                raise ValueError(
+                    f"{src}: no grids in {[f'X_{s}' for s, *_ in splits]} "
+                    f"({sum(len(bad) for *_, bad in splits)} holding NaN or inf skipped)"
+                )
             for c in names:
                 if c not in classes:
                     classes.append(c)
@@ -75,8 +79,10 @@ def merge(sources, out) -> dict:
                 if resolution is None:
                     resolution = (x.shape[1], src)
                 elif x.shape[1] != resolution[0]:
-                    raise ValueError(f"{src}: {x.shape[1]}^3 grids, but {resolution[1]} has {resolution[0]}^3; "
-                                     f"prepare both at one --resolution")
+                    raise ValueError(
+                        f"{src}: {x.shape[1]}^3 grids, but {resolution[1]} has {resolution[0]}^3; "
+                        f"prepare both at one --resolution"
+                    )
                 parts[s][0].append(x.astype(np.uint8))
                 parts[s][1].append(relabel[y])
     arrays = {}
@@ -86,10 +92,17 @@ def merge(sources, out) -> dict:
             arrays[f"y_{s}"] = np.concatenate(parts[s][1])
     arrays["classes"] = np.asarray(classes, dtype=str)
     write_atomic(out, arrays)
-    per_class = {c: {s: int(np.sum(arrays[f"y_{s}"] == i)) for s in SPLITS if f"y_{s}" in arrays}
-                 for i, c in enumerate(classes)}
-    return {"classes": classes, **{f"n_{s}": int(len(arrays.get(f"y_{s}", ()))) for s in SPLITS},
-            "per_class": per_class, "n_skipped": len(skipped), "skipped": skipped, "out": str(out)}
+    per_class = {
+        c: {s: int(np.sum(arrays[f"y_{s}"] == i)) for s in SPLITS if f"y_{s}" in arrays} for i, c in enumerate(classes)
+    }
+    return {
+        "classes": classes,
+        **{f"n_{s}": int(len(arrays.get(f"y_{s}", ()))) for s in SPLITS},
+        "per_class": per_class,
+        "n_skipped": len(skipped),
+        "skipped": skipped,
+        "out": str(out),
+    }
 
 
 def main(argv=None) -> dict:

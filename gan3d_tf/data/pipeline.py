@@ -47,8 +47,16 @@ def _epoch_order(n: int, batch_size: int, seed: int, epoch) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices(order[: steps_per_epoch(n, batch_size) * batch_size])
 
 
-def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: int = 0, image_size: int = 256,
-                 render_size: int | None = None, distance_range=None, scene: str = "plain") -> tf.data.Dataset:
+def view_dataset(
+    voxels: np.ndarray,
+    batch_size: int,
+    seed: int,
+    initial_epoch: int = 0,
+    image_size: int = 256,
+    render_size: int | None = None,
+    distance_range=None,
+    scene: str = "plain",
+) -> tf.data.Dataset:
     """An endless dataset of ((images [batch, S, S, 3], voxels [batch, R, R, R]),) batches for the 3D-VAE-GAN.
 
     Every shape is rendered from a new random view each epoch (random
@@ -74,8 +82,15 @@ def view_dataset(voxels: np.ndarray, batch_size: int, seed: int, initial_epoch: 
 
     def epoch_pairs(epoch):
         shapes = _epoch_order(n, batch_size, seed, epoch).map(lambda i: tf.gather(grids, i))
-        return view_pairs(shapes, seed + 1, epoch, image_size=image_size, render_size=render_size,
-                          distance_range=tuple(distance_range or DISTANCE_RANGE), scene=scene)
+        return view_pairs(
+            shapes,
+            seed + 1,
+            epoch,
+            image_size=image_size,
+            render_size=render_size,
+            distance_range=tuple(distance_range or DISTANCE_RANGE),
+            scene=scene,
+        )
 
     return (
         tf.data.Dataset.counter(initial_epoch)

@@ -1,6 +1,7 @@
 """Converting users' 3D data into the project's voxel `.npz`.
 
-    python -m gan3d_tf.data.prepare SRC OUT.npz --resolution R [--fill solid|surface] [--dilate N] [--workers N] [--format FMT]
+    python -m gan3d_tf.data.prepare SRC OUT.npz --resolution R [--fill solid|surface] [--dilate N] [--workers N] \
+        [--format FMT]
 
 OUT holds `X_train`, `X_test` (uint8 [N, R, R, R] in {0, 1}, up axis = array
 axis 2), `y_train`, `y_test` (int64) and `classes` (when known), and is
@@ -60,13 +61,21 @@ from tqdm import tqdm
 from gan3d_tf.data.checks import check_grids, check_kind, check_labels, open_npz, read_array
 from gan3d_tf.data.voxel_npz import class_names, resample
 from gan3d_tf.data.voxelize import (  # noqa: F401  (prepare.fit_grid etc., as before)
-    CLOSE_ITERATIONS, MAX_RESOLUTION, fit_grid, read_binvox, read_mat, voxelize_mesh, voxelize_points,
+    CLOSE_ITERATIONS,
+    MAX_RESOLUTION,
+    fit_grid,
+    read_binvox,
+    read_mat,
+    voxelize_mesh,
+    voxelize_points,
 )
 
 FORMATS = ("voxel_npz", "points", "binvox", "mesh", "mat")
 FOLDER_EXTENSIONS = {"binvox": (".binvox",), "mesh": (".off", ".obj", ".stl"), "mat": (".mat",)}
 SPLITS = ("train", "test")
 POINT_LABELS = tuple(f"{s}_labels" for s in SPLITS)
+
+
 def _convert_one(job):
     """Worker: (kind, payload, name, resolution, fill, dilate) -> (grid | None, error | None)."""
     kind, payload, name, resolution, fill, dilate = job
@@ -107,8 +116,12 @@ def detect_format(src) -> str:
         if "train_points" in keys:
             return "points"
         raise ValueError(f"{src}: unknown .npz keys {sorted(keys)}; expected X_train... or train_points...")
-    found = {k for k, exts in FOLDER_EXTENSIONS.items() for f in src.glob("*/*/*")
-             if f.parent.name in SPLITS and f.suffix.lower() in exts}
+    found = {
+        k
+        for k, exts in FOLDER_EXTENSIONS.items()
+        for f in src.glob("*/*/*")
+        if f.parent.name in SPLITS and f.suffix.lower() in exts
+    }
     if not found:
         raise FileNotFoundError(f"{src}: no .binvox/.off/.obj/.stl/.mat files in <class>/{{train,test}}/")
     if len(found) > 1:
@@ -119,8 +132,15 @@ def detect_format(src) -> str:
 def _folder_jobs(src: Path, fmt: str):
     """(classes, {split: [(path, label)]}) of a ModelNet-layout folder."""
     classes = sorted(d.name for d in src.iterdir() if d.is_dir() and any((d / s).is_dir() for s in SPLITS))
-    files = {s: [(f, label) for label, c in enumerate(classes) for f in sorted((src / c / s).glob("*"))
-                 if f.is_file() and f.suffix.lower() in FOLDER_EXTENSIONS[fmt]] for s in SPLITS}
+    files = {
+        s: [
+            (f, label)
+            for label, c in enumerate(classes)
+            for f in sorted((src / c / s).glob("*"))
+            if f.is_file() and f.suffix.lower() in FOLDER_EXTENSIONS[fmt]
+        ]
+        for s in SPLITS
+    }
     if not any(files.values()):
         raise FileNotFoundError(f"{src}: no {'/'.join(FOLDER_EXTENSIONS[fmt])} files in <class>/{{train,test}}/")
     return classes, files
@@ -225,8 +245,15 @@ def voxel_splits(data, src):
         y = check_labels(read_array(data, yk, src), src, yk, classes, xk, len(x))
         if nonfinite.any():
             x, y = x[~nonfinite], y[~nonfinite]
-        yield s, x, y, [{"file": str(src), "split": s, "reason": f"{xk}[{i}] holds NaN or inf"}
-                        for i in np.flatnonzero(nonfinite)]
+        yield (
+            s,
+            x,
+            y,
+            [
+                {"file": str(src), "split": s, "reason": f"{xk}[{i}] holds NaN or inf"}
+                for i in np.flatnonzero(nonfinite)
+            ],
+        )
 
 
 def print_summary(ap: argparse.ArgumentParser, run) -> dict:
@@ -261,8 +288,17 @@ def write_atomic(out: Path, arrays: dict) -> None:
             os.unlink(tmp)
 
 
-def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0, workers: int | None = None,
-            fmt: str | None = None, progress: bool = True, classes: list[str] | None = None) -> dict:
+def prepare(
+    src,
+    out,
+    resolution: int,
+    fill: str | None = None,
+    dilate: int = 0,
+    workers: int | None = None,
+    fmt: str | None = None,
+    progress: bool = True,
+    classes: list[str] | None = None,
+) -> dict:
     """Converts SRC into the project's voxel `.npz` at OUT; returns the summary.
 
     Args:
@@ -332,12 +368,14 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
             classes, items = _points_jobs(src, keep)
         else:
             classes, files = _folder_jobs(src, fmt)
-            items = {s: [(str(f), l, str(f)) for f, l in v] for s, v in files.items()}
+            items = {s: [(str(f), label, str(f)) for f, label in v] for s, v in files.items()}
         classes, relabel = select_classes(classes, keep, src)
         if relabel is not None:
-            items = {s: [(p, relabel[int(l)], n) for p, l, n in v if int(l) in relabel] for s, v in items.items()}
+            items = {
+                s: [(p, relabel[int(label)], n) for p, label, n in v if int(label) in relabel] for s, v in items.items()
+            }
         jobs = {s: [(fmt, p, n, resolution, fill, dilate) for p, _, n in items[s]] for s in SPLITS}
-        labels = {s: [l for _, l, _ in items[s]] for s in SPLITS}
+        labels = {s: [label for _, label, _ in items[s]] for s in SPLITS}
         for s in SPLITS:
             grids, ys = [], []
             for job, y, (grid, err) in zip(jobs[s], labels[s], _run(jobs[s], workers, s, progress)):
@@ -354,8 +392,17 @@ def prepare(src, out, resolution: int, fill: str | None = None, dilate: int = 0,
     if classes is not None:
         arrays["classes"] = np.asarray(classes, dtype=str)
     write_atomic(out, arrays)
-    summary = {"format": fmt, "resolution": int(resolution), "fill": fill, "dilate": int(dilate),
-               "classes": classes, **counts, "n_skipped": len(skipped), "skipped": skipped, "out": str(out)}
+    summary = {
+        "format": fmt,
+        "resolution": int(resolution),
+        "fill": fill,
+        "dilate": int(dilate),
+        "classes": classes,
+        **counts,
+        "n_skipped": len(skipped),
+        "skipped": skipped,
+        "out": str(out),
+    }
     return summary
 
 
@@ -369,17 +416,28 @@ def main(argv=None) -> dict:
     ap.add_argument("src", help="voxel .npz, point-cloud .npz, or <class>/{train,test}/ folder")
     ap.add_argument("out", help="output .npz")
     ap.add_argument("--resolution", type=int, required=True)
-    ap.add_argument("--fill", choices=("surface", "solid"), default=None,
-                    help="points/meshes only (default: points surface, meshes solid)")
+    ap.add_argument(
+        "--fill",
+        choices=("surface", "solid"),
+        default=None,
+        help="points/meshes only (default: points surface, meshes solid)",
+    )
     ap.add_argument("--dilate", type=int, default=0, help="binary dilations (points/meshes)")
     ap.add_argument("--workers", type=int, default=None, help="processes (default os.cpu_count())")
     ap.add_argument("--format", choices=FORMATS, default=None, help="force the source format")
-    ap.add_argument("--classes", default=None,
-                    help="keep only these classes, joined by commas (bed,chair); labels follow this order")
+    ap.add_argument(
+        "--classes",
+        default=None,
+        help="keep only these classes, joined by commas (bed,chair); labels follow this order",
+    )
     args = ap.parse_args(argv)
     keep = None if args.classes is None else [c.strip() for c in args.classes.split(",")]
-    return print_summary(ap, lambda: prepare(args.src, args.out, args.resolution, args.fill, args.dilate,
-                                             args.workers, args.format, classes=keep))
+    return print_summary(
+        ap,
+        lambda: prepare(
+            args.src, args.out, args.resolution, args.fill, args.dilate, args.workers, args.format, classes=keep
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -229,26 +229,42 @@ def _trace(occ: tf.Tensor, origin: tf.Tensor, dirs: tf.Tensor):
         t_exit = (tf.cast(voxel + step * half + tf.cast(d > 0, tf.int32), tf.float32) - origin) / d
         a = tf.argmin(t_exit, axis=1, output_type=tf.int32)
         t_new = tf.reduce_min(t_exit, axis=1)
-        inside = tf.clip_by_value(
-            tf.cast(tf.floor(origin + t_new[:, None] * d), tf.int32), voxel - half, voxel + half
-        )
+        inside = tf.clip_by_value(tf.cast(tf.floor(origin + t_new[:, None] * d), tf.int32), voxel - half, voxel + half)
         moved = tf.where(tf.one_hot(a, 3, on_value=True, off_value=False), voxel + step * (half + 1), inside)
         # Keep the rays that neither hit nor left the box.
         keep = tf.where(~occupied & tf.reduce_all((moved >= lo) & (moved < hi), axis=1))[:, 0]
         return (
-            i + 1, tf.gather(ids, keep), tf.gather(d, keep), tf.gather(moved, keep),
-            tf.gather(t_new, keep), tf.gather(a, keep), hit_t, hit_face,
+            i + 1,
+            tf.gather(ids, keep),
+            tf.gather(d, keep),
+            tf.gather(moved, keep),
+            tf.gather(t_new, keep),
+            tf.gather(a, keep),
+            hit_t,
+            hit_face,
         )
 
     # Every step crosses >= 1 voxel boundary, at most (sum of box sides) in all.
     max_steps = tf.reduce_sum(hi - lo) + 1
     state = (
-        tf.constant(0), ids, d, voxel, t0, axis0,
-        tf.fill([n_rays], tf.constant(-1.0)), tf.zeros([n_rays], tf.int32),
+        tf.constant(0),
+        ids,
+        d,
+        voxel,
+        t0,
+        axis0,
+        tf.fill([n_rays], tf.constant(-1.0)),
+        tf.zeros([n_rays], tf.int32),
     )
     invariants = (
-        tf.TensorShape([]), tf.TensorShape([None]), tf.TensorShape([None, 3]), tf.TensorShape([None, 3]),
-        tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]),
+        tf.TensorShape([]),
+        tf.TensorShape([None]),
+        tf.TensorShape([None, 3]),
+        tf.TensorShape([None, 3]),
+        tf.TensorShape([None]),
+        tf.TensorShape([None]),
+        tf.TensorShape([None]),
+        tf.TensorShape([None]),
     )
     *_, hit_t, hit_face = tf.while_loop(
         lambda i, ids, *s: (i < max_steps) & (tf.size(ids) > 0), body, state, shape_invariants=invariants

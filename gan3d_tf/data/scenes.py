@@ -21,15 +21,33 @@ import numpy as np
 import tensorflow as tf
 
 from gan3d_tf.data.raycast import (
-    _AMBIENT, DEFAULT_FOV, _as_grid, _camera_basis, _check_size, _occupied_extent, _pixel_rays, direction,
+    _AMBIENT,
+    DEFAULT_FOV,
+    _as_grid,
+    _camera_basis,
+    _check_size,
+    _occupied_extent,
+    _pixel_rays,
+    direction,
 )
 
 _BACKGROUND_KINDS = ("solid", "gradient", "noise")
 ROOM_HALF_SIZE = 3.0  # half side of a room scene's square floor, grid sides; the wall shows beyond it
 # real photographs shipped inside scikit-image (skimage.data) and scikit-learn (load_sample_images), no download:
 # the walls and object textures of "photo" scenes
-PHOTO_SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle", "camera", "brick", "grass", "gravel",
-                 "china", "flower")
+PHOTO_SOURCES = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "motorcycle",
+    "camera",
+    "brick",
+    "grass",
+    "gravel",
+    "china",
+    "flower",
+)
 PHOTO_SIDE = 256  # side of each photo in the bank, pixels (centre-cropped square, then resized)
 PHOTO_VALUE_RANGE = (0.05, 1.0)  # HSV value of "photo" scene objects: dark furniture too (other scenes: 0.55-1)
 
@@ -181,8 +199,11 @@ def floor_layer(voxels, azimuth, elevation, distance, image_size: int = 256, fov
     xy = origin[None, :2] + t[:, None] * dirs[:, :2]
     on = down & (t > 0.0) & (tf.reduce_max(tf.abs(xy), axis=1) <= ROOM_HALF_SIZE)
     mask = tf.cast(on, tf.float32)
-    return (tf.reshape(mask, [size, size]), tf.reshape(xy * mask[:, None], [size, size, 2]),
-            tf.reshape(t * mask, [size, size]))
+    return (
+        tf.reshape(mask, [size, size]),
+        tf.reshape(xy * mask[:, None], [size, size, 2]),
+        tf.reshape(t * mask, [size, size]),
+    )
 
 
 def _hash(x: tf.Tensor, salt: tf.Tensor) -> tf.Tensor:
@@ -206,8 +227,18 @@ def _floor_albedo(seed, xy: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(base * value[..., None], 0.0, 1.0)
 
 
-def random_room(seed, voxels, azimuth, elevation, distance, light, image_size: int = 256, fov: float = DEFAULT_FOV,
-                ambient: float = _AMBIENT, wall=None) -> tf.Tensor:
+def random_room(
+    seed,
+    voxels,
+    azimuth,
+    elevation,
+    distance,
+    light,
+    image_size: int = 256,
+    fov: float = DEFAULT_FOV,
+    ambient: float = _AMBIENT,
+    wall=None,
+) -> tf.Tensor:
     """A background of a textured floor under the grid and a wall beyond it.
 
     The floor (`floor_layer`) is planks, tiles or carpet of a random colour,
@@ -229,8 +260,11 @@ def random_room(seed, voxels, azimuth, elevation, distance, light, image_size: i
     """
     size = _check_size("image_size", image_size)
     seeds = tf.random.experimental.stateless_split(_as_seed(seed), 2)
-    wall = random_background(seeds[0], size) if wall is None else tf.broadcast_to(
-        tf.cast(wall, tf.float32), [size, size, 3])
+    wall = (
+        random_background(seeds[0], size)
+        if wall is None
+        else tf.broadcast_to(tf.cast(wall, tf.float32), [size, size, 3])
+    )
     mask, xy, depth = floor_layer(voxels, azimuth, elevation, distance, size, fov)
     occ = tf.cast(_as_grid(voxels), tf.float32)
     r = tf.shape(occ)[0]
@@ -303,7 +337,7 @@ def photo_bank(side: int = PHOTO_SIDE) -> np.ndarray:
         h, w = image.shape[:2]
         side_in = min(h, w)
         top, left = (h - side_in) // 2, (w - side_in) // 2
-        square = Image.fromarray(np.ascontiguousarray(image[top:top + side_in, left:left + side_in]))
+        square = Image.fromarray(np.ascontiguousarray(image[top : top + side_in, left : left + side_in]))
         photos.append(np.asarray(square.resize((side, side), Image.Resampling.LANCZOS)))
     bank = np.stack(photos)
     bank.setflags(write=False)

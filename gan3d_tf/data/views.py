@@ -28,8 +28,16 @@ from gan3d_tf.config import SCENES  # training-view looks; see make_pair
 from gan3d_tf.data.procedural import CATEGORIES, make_dataset
 from gan3d_tf.data.raycast import _MIN_DISTANCE, _as_grid, render_view
 from gan3d_tf.data.scenes import (
-    PHOTO_VALUE_RANGE, _as_seed, _check_pair, photo_texture, random_background, random_color, random_light,
-    random_photo, random_room, random_texture,
+    PHOTO_VALUE_RANGE,
+    _as_seed,
+    _check_pair,
+    photo_texture,
+    random_background,
+    random_color,
+    random_light,
+    random_photo,
+    random_room,
+    random_texture,
 )
 
 AZIMUTH_RANGE = (0.0, 360.0)  # degrees
@@ -143,8 +151,9 @@ def tight_crop(seed, image: tf.Tensor, mask: tf.Tensor, max_margin: float = 0.08
 # --------------------------------------------------------------------------
 
 
-def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = None, scene: str = "plain",
-              **camera_ranges):
+def make_pair(
+    voxels, seed, image_size: int = 256, render_size: int | None = None, scene: str = "plain", **camera_ranges
+):
     """One (image, voxels) training pair: a random view of the grid (stateless).
 
     The same (voxels, seed, scene) always gives the same image.
@@ -184,10 +193,23 @@ def make_pair(voxels, seed, image_size: int = 256, render_size: int | None = Non
     light = random_light(seeds[2], azimuth)
     if scene in ("room", "photo"):
         background = random_room(extra[0], grid, azimuth, elevation, distance, light, image_size, wall=background)
-        color = (photo_texture(photo[1], color, image_size) if scene == "photo"
-                 else random_texture(extra[1], color, image_size))
-    image, mask = render_view(grid, azimuth, elevation, distance, image_size=image_size, background=background,
-                              light=light, color=color, render_size=render_size, return_mask=True)
+        color = (
+            photo_texture(photo[1], color, image_size)
+            if scene == "photo"
+            else random_texture(extra[1], color, image_size)
+        )
+    image, mask = render_view(
+        grid,
+        azimuth,
+        elevation,
+        distance,
+        image_size=image_size,
+        background=background,
+        light=light,
+        color=color,
+        render_size=render_size,
+        return_mask=True,
+    )
     if scene in ("room", "photo"):
         image = tight_crop(extra[3], photo_jitter(extra[2], image), mask)
     return image, grid
@@ -246,7 +268,11 @@ def view_pairs(
 
 
 def example_sheet(
-    shapes_per_category: int = 1, views: int = 3, resolution: int = 32, image_size: int = 256, seed: int = 0,
+    shapes_per_category: int = 1,
+    views: int = 3,
+    resolution: int = 32,
+    image_size: int = 256,
+    seed: int = 0,
     scene: str = "plain",
 ):
     """A uint8 sheet of random training views of the procedural shapes.
@@ -271,8 +297,9 @@ def example_sheet(
         tiles = []
         for s, grid in enumerate(make_dataset(category, shapes_per_category, resolution=resolution, seed=0)):
             for v in range(views):
-                image, _ = make_pair(grid, [seed, (c * shapes_per_category + s) * views + v], image_size=image_size,
-                                     scene=scene)
+                image, _ = make_pair(
+                    grid, [seed, (c * shapes_per_category + s) * views + v], image_size=image_size, scene=scene
+                )
                 tiles.append(np.round(255.0 * image.numpy()).astype(np.uint8))
         rows.append(np.concatenate(tiles, axis=1))
     return np.concatenate(rows, axis=0)
@@ -286,6 +313,7 @@ if __name__ == "__main__":
     from PIL import Image
 
     out = sys.argv[1] if len(sys.argv) > 1 else "docs/views_example.png"
-    Image.fromarray(example_sheet(scene=sys.argv[2] if len(sys.argv) > 2 else "plain")).save(out, format="PNG",
-                                                                                            optimize=True)
+    Image.fromarray(example_sheet(scene=sys.argv[2] if len(sys.argv) > 2 else "plain")).save(
+        out, format="PNG", optimize=True
+    )
     print(f"wrote {out}")

@@ -86,8 +86,9 @@ def split_categories(category: str) -> tuple[str, ...]:
     return names
 
 
-def load_voxel_npz(path, category: str = "all", split: str = "train", resolution: int | None = None,
-                   skip_empty: bool = True) -> VoxelSet:
+def load_voxel_npz(
+    path, category: str = "all", split: str = "train", resolution: int | None = None, skip_empty: bool = True
+) -> VoxelSet:
     """Loads one split of a voxel `.npz`, optionally one class, at a resolution.
 
     Grids must hold 0/1 (or bool) values and labels must index the class list
@@ -116,8 +117,10 @@ def load_voxel_npz(path, category: str = "all", split: str = "train", resolution
     with open_npz(path) as data:
         missing = [k for k in (xk, yk) if k not in data.files]
         if missing:
-            raise ValueError(f"{path}: missing key(s) {missing}; found {sorted(data.files)}; "
-                             f"expected X_train, y_train (and X_test, y_test, optionally classes)")
+            raise ValueError(
+                f"{path}: missing key(s) {missing}; found {sorted(data.files)}; "
+                f"expected X_train, y_train (and X_test, y_test, optionally classes)"
+            )
         x = read_array(data, xk, path)
         nonfinite = check_grids(x, path, xk, skip_nonfinite=skip_empty)
         classes = class_names(data, path)
@@ -141,8 +144,10 @@ def load_voxel_npz(path, category: str = "all", split: str = "train", resolution
         voxels, y = voxels[nonempty], y[nonempty]
     if len(voxels) == 0:
         first = f", the first {xk}[{dropped[0]}]" if len(dropped) else ""
-        raise ValueError(f"{path}: no non-empty {split} grids for category {category!r} in {xk} (skipped "
-                         f"{n_empty} empty and {len(dropped)} holding NaN or inf{first})")
+        raise ValueError(
+            f"{path}: no non-empty {split} grids for category {category!r} in {xk} (skipped "
+            f"{n_empty} empty and {len(dropped)} holding NaN or inf{first})"
+        )
     if resolution is not None:
         voxels = resample(voxels, resolution)
     return VoxelSet(voxels, y, classes, n_empty, str(path), len(dropped))

@@ -68,8 +68,12 @@ def score(model, x, y, classes) -> dict:
     pred = model.predict(x)
     cm = confusion_matrix(y, pred, labels=np.arange(len(classes)))
     per_class = {c: float(cm[i, i] / cm[i].sum()) for i, c in enumerate(classes) if cm[i].sum() > 0}
-    return {"accuracy": float((pred == y).mean()), "per_class": per_class, "confusion": cm.tolist(),
-            "correct": pred == y}
+    return {
+        "accuracy": float((pred == y).mean()),
+        "per_class": per_class,
+        "confusion": cm.tolist(),
+        "correct": pred == y,
+    }
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
@@ -156,20 +160,30 @@ def classify(discriminator: Discriminator, data_path, seed: int = 0, batch_size:
     for s in range(seed, seed + seeds):
         keras.utils.set_random_seed(s)  # the random baseline is a function of the seed
         random_d = random_twin(discriminator)
-        features = {"gan": fixed["gan"],
-                    "random_d": [extract_features(random_d, v, batch_size) for v in (train.voxels, test.voxels)],
-                    "raw_voxels": fixed["raw_voxels"]}
+        features = {
+            "gan": fixed["gan"],
+            "random_d": [extract_features(random_d, v, batch_size) for v in (train.voxels, test.voxels)],
+            "raw_voxels": fixed["raw_voxels"],
+        }
         runs.append(_compare(features, train, test, s))
-    report = {**runs[0], "n_train": len(train.voxels), "n_test": len(test.voxels), "classes": list(train.classes),
-              "n_train_empty_skipped": train.n_empty_skipped}
+    report = {
+        **runs[0],
+        "n_train": len(train.voxels),
+        "n_test": len(test.voxels),
+        "classes": list(train.classes),
+        "n_train_empty_skipped": train.n_empty_skipped,
+    }
     if seeds > 1:
         acc = {name: [run["accuracy"][name] for run in runs] for name in runs[0]["accuracy"]}
         margins = [a - b for a, b in zip(acc["gan"], acc["random_d"])]
         report["over_seeds"] = {
-            "seeds": list(range(seed, seed + seeds)), "accuracy": acc,
+            "seeds": list(range(seed, seed + seeds)),
+            "accuracy": acc,
             "mean": {k: float(np.mean(v)) for k, v in acc.items()},
             "std": {k: float(np.std(v, ddof=1)) for k, v in acc.items()},
-            "margin": margins, "margin_mean": float(np.mean(margins)), "margin_std": float(np.std(margins, ddof=1)),
+            "margin": margins,
+            "margin_mean": float(np.mean(margins)),
+            "margin_std": float(np.std(margins, ddof=1)),
             "gan_vs_random_d": [run["gan_vs_random_d"] for run in runs],
             "test_correct": [run["test_correct"] for run in runs],
         }
@@ -213,8 +227,15 @@ def save_confusion_png(confusion, classes, path) -> None:
     for i in range(n):
         for j in range(n):
             if cm[i, j]:
-                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if cm[i, j] > cm.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    int(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if cm[i, j] > cm.max() / 2 else "black",
+                )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

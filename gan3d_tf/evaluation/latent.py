@@ -94,8 +94,10 @@ def read_grid(path, key: str | None, index: int, resolution: int) -> np.ndarray:
         raise ValueError(f"{path}: index {index} is out of range for {key} with {len(grids)} grids")
     grid = np.asarray(grids[index], np.float32)
     if not np.isfinite(grid).all() or grid.min() < 0 or grid.max() > 1:
-        raise ValueError(f"{path}: {key}[{index}] must hold values in [0, 1], got min {np.nanmin(grid)} "
-                         f"max {np.nanmax(grid)}{' and NaN or inf' if not np.isfinite(grid).all() else ''}")
+        raise ValueError(
+            f"{path}: {key}[{index}] must hold values in [0, 1], got min {np.nanmin(grid)} "
+            f"max {np.nanmax(grid)}{' and NaN or inf' if not np.isfinite(grid).all() else ''}"
+        )
     if not grid.any():
         raise ValueError(f"{path}: {key}[{index}] is empty; there is no shape to invert")
     r = grid.shape[0]
@@ -104,14 +106,21 @@ def read_grid(path, key: str | None, index: int, resolution: int) -> np.ndarray:
     return resample(grid[None], resolution)[0].astype(np.float32)
 
 
-def invert(generator: Generator, target: np.ndarray, steps: int = INVERT_STEPS, restarts: int = INVERT_RESTARTS,
-           learning_rate: float = INVERT_LEARNING_RATE, seed: int = 0) -> tuple[np.ndarray, float]:
+def invert(
+    generator: Generator,
+    target: np.ndarray,
+    steps: int = INVERT_STEPS,
+    restarts: int = INVERT_RESTARTS,
+    learning_rate: float = INVERT_LEARNING_RATE,
+    seed: int = 0,
+) -> tuple[np.ndarray, float]:
     """Fits z so that G(z) reproduces `target` (G's weights fixed, inference mode).
 
     Minimises the binary cross-entropy (from G's logits) plus one minus the
     soft IoU between G(z) and the target grid (the IoU term keeps thin parts
-    from being traded for the many empty voxels), plus `PRIOR_WEIGHT` * 0.5 * ||z||^2 / z_dim for a normal prior (a uniform prior
-    is kept by projecting z onto [0, 1] after every step), by Adam from
+    from being traded for the many empty voxels), plus `PRIOR_WEIGHT` * 0.5 *
+    ||z||^2 / z_dim for a normal prior (a uniform prior is kept by projecting
+    z onto [0, 1] after every step), by Adam from
     `restarts` starts at once: the prior draws (of `INVERT_CANDIDATES`) whose
     shapes are nearest the target. Returns the start that ends with the
     highest IoU.
@@ -133,8 +142,9 @@ def invert(generator: Generator, target: np.ndarray, steps: int = INVERT_STEPS, 
     if steps < 1 or restarts < 1:
         raise ValueError(f"steps and restarts must be >= 1, got {steps} and {restarts}")
     uniform = generator.z_distribution == "uniform"
-    pool = sample_z(tf.random.Generator.from_seed(seed), INVERT_CANDIDATES, generator.z_dim,
-                    generator.z_distribution).numpy()
+    pool = sample_z(
+        tf.random.Generator.from_seed(seed), INVERT_CANDIDATES, generator.z_dim, generator.z_distribution
+    ).numpy()
     closest = np.argsort(iou_distance(predict_batched(generator, pool), target[None])[:, 0], kind="stable")
     z = tf.Variable(pool[closest[:restarts]])  # start from the prior draws nearest the target
     optimizer = keras.optimizers.Adam(learning_rate)
@@ -238,7 +248,7 @@ def interpolate_z(za: np.ndarray, zb: np.ndarray, steps: int, method: str = "lin
 
 
 def resolve_method(generator: Generator, method: str) -> str:
-    """"auto" is slerp for a normal prior and linear for a uniform one; slerp is refused for a uniform prior."""
+    """ "auto" is slerp for a normal prior and linear for a uniform one; slerp is refused for a uniform prior."""
     if method not in INTERPOLATIONS:
         raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}")
     if method == "auto":
@@ -266,9 +276,17 @@ def arithmetic_z(za: np.ndarray, zb: np.ndarray, zc: np.ndarray, rescale: bool =
     return z.astype(np.float32)
 
 
-def write_strip(generator: Generator, z: np.ndarray, titles: list[str], out_dir, name: str,
-                threshold: float = 0.5, extra: dict | None = None, size: int = 160,
-                targets: dict[int, np.ndarray] | None = None) -> dict:
+def write_strip(
+    generator: Generator,
+    z: np.ndarray,
+    titles: list[str],
+    out_dir,
+    name: str,
+    threshold: float = 0.5,
+    extra: dict | None = None,
+    size: int = 160,
+    targets: dict[int, np.ndarray] | None = None,
+) -> dict:
     """Decodes z and writes `NAME.png` (one row of rendered shapes, titled), `NAME.npz` and `NAME_NN.obj`.
 
     Args:
@@ -299,8 +317,9 @@ def write_strip(generator: Generator, z: np.ndarray, titles: list[str], out_dir,
     np.savez_compressed(out_dir / f"{name}.npz", voxels=voxels, z=np.asarray(z, np.float32), **(extra or {}))
     targets = targets or {}
     rows = 2 if targets else 1
-    fig, axes = plt.subplots(rows, len(z), figsize=(1.6 * len(z), 2.0 * rows), dpi=100, squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        rows, len(z), figsize=(1.6 * len(z), 2.0 * rows), dpi=100, squeeze=False, layout="constrained"
+    )
     for i, grid in enumerate(voxels):
         axes[0, i].imshow(render_voxels(grid, threshold, size))
         axes[0, i].set_title(titles[i], fontsize=9)
@@ -313,8 +332,12 @@ def write_strip(generator: Generator, z: np.ndarray, titles: list[str], out_dir,
     fig.savefig(out_dir / f"{name}.png")
     plt.close(fig)
     meshes, empty = write_meshes(voxels, out_dir, name + "_{:02d}.obj", threshold)
-    return {"png": str(out_dir / f"{name}.png"), "npz": str(out_dir / f"{name}.npz"), "meshes": meshes,
-            "n_empty": empty}
+    return {
+        "png": str(out_dir / f"{name}.png"),
+        "npz": str(out_dir / f"{name}.npz"),
+        "meshes": meshes,
+        "n_empty": empty,
+    }
 
 
 def write_summary(out_dir, summary: dict) -> None:

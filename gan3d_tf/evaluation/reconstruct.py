@@ -132,8 +132,13 @@ def training_means(run_dir) -> ShapeMeans:
     trained = np.unique(data.labels)
     per_class = np.stack([data.voxels[data.labels == i].mean(0, dtype=np.float32) for i in trained])
     overall = data.voxels.mean(0, dtype=np.float32)
-    return ShapeMeans(overall, tuple(data.classes[i] for i in trained), per_class, best_threshold(overall, data.voxels),
-                      tuple(best_threshold(m, data.voxels[data.labels == i]) for m, i in zip(per_class, trained)))
+    return ShapeMeans(
+        overall,
+        tuple(data.classes[i] for i in trained),
+        per_class,
+        best_threshold(overall, data.voxels),
+        tuple(best_threshold(m, data.voxels[data.labels == i]) for m, i in zip(per_class, trained)),
+    )
 
 
 def nearest_class(probabilities: np.ndarray, class_means: np.ndarray) -> np.ndarray:
@@ -145,8 +150,9 @@ def nearest_class(probabilities: np.ndarray, class_means: np.ndarray) -> np.ndar
     return np.argmax(p @ m.T / np.maximum(norms, 1e-12), axis=1)
 
 
-def reference_scores(probabilities, targets, labels, categories, means: ShapeMeans, name_of=lambda c: c,
-                     resolution: int | None = None) -> dict:
+def reference_scores(
+    probabilities, targets, labels, categories, means: ShapeMeans, name_of=lambda c: c, resolution: int | None = None
+) -> dict:
     """The baselines a reconstruction should be read against, and how often it gets the category right.
 
     - "baseline_mean_shape": AP of the mean training shape for every image.
@@ -174,19 +180,22 @@ def reference_scores(probabilities, targets, labels, categories, means: ShapeMea
     # prediction's own IoU is at IOU_THRESHOLD
     report["baseline_mean_shape_iou"] = {
         "threshold": means.overall_threshold,
-        **_iou_report(constant, targets, means.overall_threshold, labels, categories)}
+        **_iou_report(constant, targets, means.overall_threshold, labels, categories),
+    }
     names = [name_of(c) for c in means.classes]
     if not {categories[i] for i in np.unique(labels)} <= set(names):
         return report
     truth = np.array([names.index(categories[i]) for i in labels])  # the training class of each image
-    report["baseline_class_mean"] = average_precision_by_category(scale(means.per_class)[truth], targets, labels,
-                                                                  categories)
+    report["baseline_class_mean"] = average_precision_by_category(
+        scale(means.per_class)[truth], targets, labels, categories
+    )
     cuts = np.asarray(means.class_thresholds or (IOU_THRESHOLD,) * len(names), np.float32)
     # cutting every grid at its own class's threshold == cutting (grid - threshold) at 0
     shifted = scale(means.per_class)[truth] - cuts[truth][:, None, None, None]
     report["baseline_class_mean_iou"] = {
         "thresholds": dict(zip(names, map(float, cuts))),
-        **_iou_report(shifted, targets, 0.0, labels, categories)}
+        **_iou_report(shifted, targets, 0.0, labels, categories),
+    }
     guess = nearest_class(probabilities, means.per_class)
     confusion = np.zeros((len(categories), len(names)), int)
     np.add.at(confusion, (np.asarray(labels), guess), 1)
@@ -231,17 +240,40 @@ def evaluate_ikea(encoder, generator, ikea_dir, sheet: str | None = None, means:
     probabilities = to_grid(predicted)
     ap = average_precision_by_category(probabilities, data.voxels, data.labels, data.categories)
     overlap = iou(probabilities, data.voxels, IOU_THRESHOLD, data.labels, data.categories)
-    report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"], "iou": overlap["mean_iou"],
-              "iou_per_category": overlap["by_category"], "iou_threshold": IOU_THRESHOLD,
-              "n_images": len(images), "n_skipped": data.n_skipped, "problems": data.problems}
+    report = {
+        "ap": ap["ap"],
+        "mean_ap": ap["mean_ap"],
+        "iou": overlap["mean_iou"],
+        "iou_per_category": overlap["by_category"],
+        "iou_threshold": IOU_THRESHOLD,
+        "n_images": len(images),
+        "n_skipped": data.n_skipped,
+        "problems": data.problems,
+    }
     if means is not None:
-        report.update(reference_scores(predicted, data.voxels, data.labels, data.categories, means,
-                                       lambda c: category_of(c) or c, data.voxels.shape[1]))
+        report.update(
+            reference_scores(
+                predicted,
+                data.voxels,
+                data.labels,
+                data.categories,
+                means,
+                lambda c: category_of(c) or c,
+                data.voxels.shape[1],
+            )
+        )
     report["latent"] = latent_summary(*posterior, data.labels, generator.z_distribution)
     if sheet:
         rows = np.concatenate([np.flatnonzero(data.labels == c)[:2] for c in range(len(data.categories))])
-        save_reconstruction_sheet(images[rows], probabilities[rows], data.voxels[rows], sheet, IOU_THRESHOLD,
-                                  max_rows=len(rows), titles=[data.categories[data.labels[i]] for i in rows])
+        save_reconstruction_sheet(
+            images[rows],
+            probabilities[rows],
+            data.voxels[rows],
+            sheet,
+            IOU_THRESHOLD,
+            max_rows=len(rows),
+            titles=[data.categories[data.labels[i]] for i in rows],
+        )
     return report
 
 
@@ -264,13 +296,14 @@ def heldout_shapes(config, n: int, classes=None):
         return test.voxels[pick].astype(np.float32), test.labels[pick], tuple(test.classes)
     classes = classes or load_training_data(config).classes  # the built-in categories of the run, checked
     per = -(-n // len(classes))  # shapes i >= builtin_size of each category were never generated for training
-    grids = [procedural.make_dataset(c, d.builtin_size + per, res, seed=config.seed)[d.builtin_size:] for c in classes]
+    grids = [procedural.make_dataset(c, d.builtin_size + per, res, seed=config.seed)[d.builtin_size :] for c in classes]
     labels = np.concatenate([np.full(per, i) for i in range(len(classes))])
     return np.concatenate(grids).astype(np.float32)[:n], labels[:n], tuple(classes)
 
 
-def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, means: ShapeMeans | None = None,
-                   scene: str | None = None) -> dict:
+def evaluate_views(
+    encoder, generator, run_dir, n: int = 300, seed: int = 0, means: ShapeMeans | None = None, scene: str | None = None
+) -> dict:
     """AP, mean AP and IoU on `n` rendered views of held-out shapes, drawn like the run's training views.
 
     Separates how well a model fits its own kind of images from the gap to
@@ -294,14 +327,26 @@ def evaluate_views(encoder, generator, run_dir, n: int = 300, seed: int = 0, mea
     voxels, labels, classes = heldout_shapes(config, n, means.classes)
     v = config.vaegan
     scene = scene or v.scene
-    views = view_pairs(tf.data.Dataset.from_tensor_slices(voxels), seed, image_size=v.image_size,
-                       render_size=v.render_size, scene=scene, distance_range=tuple(v.view_distance))
+    views = view_pairs(
+        tf.data.Dataset.from_tensor_slices(voxels),
+        seed,
+        image_size=v.image_size,
+        render_size=v.render_size,
+        scene=scene,
+        distance_range=tuple(v.view_distance),
+    )
     images = np.stack([image.numpy() for image, _ in views])
     posterior = encode(encoder, images)
     probabilities = decode(generator, posterior[0])
     ap = average_precision_by_category(probabilities, voxels, labels, classes)
-    report = {"ap": ap["ap"], "mean_ap": ap["mean_ap"],
-              "iou": iou(probabilities, voxels, IOU_THRESHOLD, labels, classes)["mean_iou"],
-              "iou_threshold": IOU_THRESHOLD, "n_views": len(images), "resolution": int(voxels.shape[1]),
-              "scene": scene, "latent": latent_summary(*posterior, labels, generator.z_distribution)}
+    report = {
+        "ap": ap["ap"],
+        "mean_ap": ap["mean_ap"],
+        "iou": iou(probabilities, voxels, IOU_THRESHOLD, labels, classes)["mean_iou"],
+        "iou_threshold": IOU_THRESHOLD,
+        "n_views": len(images),
+        "resolution": int(voxels.shape[1]),
+        "scene": scene,
+        "latent": latent_summary(*posterior, labels, generator.z_distribution),
+    }
     return report | reference_scores(probabilities, voxels, labels, classes, means)

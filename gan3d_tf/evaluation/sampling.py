@@ -40,9 +40,11 @@ def draw_z(n: int, z_dim: int, distribution: str, seed: int = 0, truncation: flo
         raise ValueError(f"n must be >= 1, got {n}")
     if truncation is not None:
         if distribution != "normal":
-            raise ValueError(f"--truncation {truncation}: truncation samples z from a truncated normal, but this "
-                             f"generator's prior is {distribution!r} (U[0, 1], the paper's); it applies to a "
-                             f"normal prior only (e.g. chair32)")
+            raise ValueError(
+                f"--truncation {truncation}: truncation samples z from a truncated normal, but this "
+                f"generator's prior is {distribution!r} (U[0, 1], the paper's); it applies to a "
+                f"normal prior only (e.g. chair32)"
+            )
         if not truncation > 0:
             raise ValueError(f"--truncation must be > 0 (psi: |z| <= psi), got {truncation}")
     rng = tf.random.Generator.from_seed(seed)
@@ -52,8 +54,15 @@ def draw_z(n: int, z_dim: int, distribution: str, seed: int = 0, truncation: flo
     return z
 
 
-def generate(generator: Generator, n: int, seed: int = 0, batch_size: int = 32, truncation: float | None = None,
-             clean: bool = False, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def generate(
+    generator: Generator,
+    n: int,
+    seed: int = 0,
+    batch_size: int = 32,
+    truncation: float | None = None,
+    clean: bool = False,
+    threshold: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draws n latent vectors from the generator's prior and decodes them.
 
     Args:
@@ -91,9 +100,17 @@ def training_mean_voxels(model) -> float | None:
     return None
 
 
-def generator_report(generator: Generator, data_path, category: str, split: str = "test", n: int = 100,
-                     seed: int = 0, chamfer: bool = False, held_out: tuple[float, int] | None = None,
-                     truncation: float | None = None) -> dict:
+def generator_report(
+    generator: Generator,
+    data_path,
+    category: str,
+    split: str = "test",
+    n: int = 100,
+    seed: int = 0,
+    chamfer: bool = False,
+    held_out: tuple[float, int] | None = None,
+    truncation: float | None = None,
+) -> dict:
     """COV, MMD, 1-NNA (and occupancy, empty samples, pairwise IoU) of n samples against real shapes.
 
     Also scores the floor: n shapes drawn (seed) from the *train* split of
@@ -141,22 +158,37 @@ def generator_report(generator: Generator, data_path, category: str, split: str 
     if split == "train":
         notes.append("the floor shapes are drawn from the reference split itself")
     return {
-        "data": str(data_path), "category": category, "split": split, "n": n, "seed": seed,
+        "data": str(data_path),
+        "category": category,
+        "split": split,
+        "n": n,
+        "seed": seed,
         "truncation": truncation,
-        "resolution": int(resolution), "n_reference_empty_dropped": reference.n_empty_skipped,
+        "resolution": int(resolution),
+        "n_reference_empty_dropped": reference.n_empty_skipped,
         **generation_report(samples, reference.voxels, chamfer=chamfer),
         "cleaned": generation_report(keep_largest_component(samples), reference.voxels, chamfer=chamfer),
         "floor": {
-            "source": "train", "n_floor": n_floor, "n_train": len(train.voxels),
-            "n_train_empty_dropped": train.n_empty_skipped, "notes": notes,
+            "source": "train",
+            "n_floor": n_floor,
+            "n_train": len(train.voxels),
+            "n_train_empty_dropped": train.n_empty_skipped,
+            "notes": notes,
             **generation_report(train.voxels[pick], reference.voxels, chamfer=chamfer),
         },
     }
 
 
-def write_samples(generator: Generator, n: int, out_dir, seed: int = 0, threshold: float = 0.5,
-                  clean: bool = True, truncation: float | None = None,
-                  reference_mean_voxels: float | None = None) -> dict:
+def write_samples(
+    generator: Generator,
+    n: int,
+    out_dir,
+    seed: int = 0,
+    threshold: float = 0.5,
+    clean: bool = True,
+    truncation: float | None = None,
+    reference_mean_voxels: float | None = None,
+) -> dict:
     """Writes `samples.npz` (keys `voxels`, `z`), `grid.png`, `sample_NNN.obj` and `summary.json`.
 
     Args:

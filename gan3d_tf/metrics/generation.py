@@ -37,6 +37,7 @@ the distance of any two non-empty grids (each one-way mean is at most the
 grid diagonal, sqrt(3) in the 1/R scaling, and the symmetric distance is
 the sum of the two)."""
 
+
 def surface(grid: np.ndarray) -> np.ndarray:
     """The surface voxels of one boolean grid: filled voxels with an empty
     6-neighbour or on the grid border.
@@ -202,6 +203,5 @@ def generation_report(samples, reference, threshold: float = 0.5, chamfer: bool 
             pairs = np.triu_indices(len(samples), 1)
             report["mean_pairwise_iou"] = float(1.0 - d_ss[pairs].mean()) if len(samples) > 1 else None
             ref_pairs = np.triu_indices(len(reference), 1)
-            report["reference_mean_pairwise_iou"] = (float(1.0 - d_rr[ref_pairs].mean()) if len(reference) > 1
-                                                     else None)
+            report["reference_mean_pairwise_iou"] = float(1.0 - d_rr[ref_pairs].mean()) if len(reference) > 1 else None
     return report

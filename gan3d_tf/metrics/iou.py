@@ -33,9 +33,9 @@ def gram(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.empty((len(x), len(y)), np.float64)
     rows = max(1, _BLOCK_ELEMENTS // max(1, x.shape[1]))
     for i in range(0, len(x), rows):
-        xi = x[i:i + rows].astype(np.float32)
+        xi = x[i : i + rows].astype(np.float32)
         for j in range(0, len(y), rows):
-            out[i:i + rows, j:j + rows] = xi @ y[j:j + rows].astype(np.float32).T
+            out[i : i + rows, j : j + rows] = xi @ y[j : j + rows].astype(np.float32).T
     return out
 
 

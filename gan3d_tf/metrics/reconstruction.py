@@ -104,8 +104,10 @@ def _check_pair(probabilities, targets) -> tuple[np.ndarray, np.ndarray]:
     p = _as_batch(probabilities, "probabilities")
     t = _as_batch(targets, "targets")
     if p.shape != t.shape:
-        raise ValueError(f"probabilities {p.shape} and targets {t.shape} must have the same shape "
-                         f"(bring predictions to the target grid with to_grid first)")
+        raise ValueError(
+            f"probabilities {p.shape} and targets {t.shape} must have the same shape "
+            f"(bring predictions to the target grid with to_grid first)"
+        )
     if not np.isin(t, (0, 1)).all():
         raise ValueError(f"targets must be 0/1 occupancies, got values {np.unique(t)[:8].tolist()}")
     if not np.isfinite(p).all():
@@ -118,13 +120,13 @@ def _check_labels(labels, n: int, categories) -> np.ndarray:
     if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"labels must be {n} integers, got shape {y.shape} dtype {y.dtype}")
     if n and (y.min() < 0 or y.max() >= len(categories)):
-        raise ValueError(f"labels must index categories 0..{len(categories) - 1}, got range "
-                         f"[{y.min()}, {y.max()}]")
+        raise ValueError(f"labels must index categories 0..{len(categories) - 1}, got range [{y.min()}, {y.max()}]")
     return y
 
 
-def average_precision_by_category(probabilities: np.ndarray, targets: np.ndarray, labels: np.ndarray,
-                                  categories) -> dict:
+def average_precision_by_category(
+    probabilities: np.ndarray, targets: np.ndarray, labels: np.ndarray, categories
+) -> dict:
     """Voxel AP per category (all voxels of all its shapes together) and their mean.
 
     Uses sklearn.metrics.average_precision_score (step-wise area under the
@@ -161,8 +163,7 @@ def average_precision_by_category(probabilities: np.ndarray, targets: np.ndarray
     return {"ap": ap, "mean_ap": float(np.mean(finite)) if finite else float("nan"), "count": count}
 
 
-def iou(probabilities: np.ndarray, targets: np.ndarray, threshold: float = 0.5, labels=None,
-        categories=None) -> dict:
+def iou(probabilities: np.ndarray, targets: np.ndarray, threshold: float = 0.5, labels=None, categories=None) -> dict:
     """Per-shape intersection over union of the thresholded prediction.
 
     A shape whose prediction and ground truth are both empty has IoU 1.
@@ -190,13 +191,22 @@ def iou(probabilities: np.ndarray, targets: np.ndarray, threshold: float = 0.5, 
         if categories is None:
             raise ValueError("categories are required with labels")
         y = _check_labels(labels, n, categories)
-        result["by_category"] = {name: float(per_shape[y == c].mean())
-                                 for c, name in enumerate(categories) if (y == c).any()}
+        result["by_category"] = {
+            name: float(per_shape[y == c].mean()) for c, name in enumerate(categories) if (y == c).any()
+        }
     return result
 
 
-def save_reconstruction_sheet(images: np.ndarray, predictions: np.ndarray, targets: np.ndarray, path,
-                              threshold: float = 0.5, max_rows: int = 8, titles=None, size: int = 160) -> int:
+def save_reconstruction_sheet(
+    images: np.ndarray,
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    path,
+    threshold: float = 0.5,
+    max_rows: int = 8,
+    titles=None,
+    size: int = 160,
+) -> int:
     """Writes a PNG with one row per example: input photo, prediction, ground truth.
 
     The voxel grids are rendered with gan3d_tf.visual.render (same camera for
@@ -227,8 +237,10 @@ def save_reconstruction_sheet(images: np.ndarray, predictions: np.ndarray, targe
     if imgs.ndim != 4 or imgs.shape[-1] != 3:
         raise ValueError(f"images must have shape [N, H, W, 3], got {imgs.shape}")
     if not (len(imgs) == len(pred) == len(tgt)) or len(imgs) == 0:
-        raise ValueError(f"need the same non-zero number of images, predictions and targets, got "
-                         f"{len(imgs)}, {len(pred)}, {len(tgt)}")
+        raise ValueError(
+            f"need the same non-zero number of images, predictions and targets, got "
+            f"{len(imgs)}, {len(pred)}, {len(tgt)}"
+        )
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows}")
     rows = min(len(imgs), max_rows)

@@ -13,5 +13,13 @@ from gan3d_tf.models.minibatch_stddev import MinibatchStddev
 from gan3d_tf.models.reparameterize import Reparameterize
 from gan3d_tf.models.vaegan3d import VAEGAN3D
 
-__all__ = ["Discriminator", "Encoder", "GAN3D", "Generator", "LinearHead", "MinibatchStddev", "Reparameterize",
-           "VAEGAN3D"]
+__all__ = [
+    "Discriminator",
+    "Encoder",
+    "GAN3D",
+    "Generator",
+    "LinearHead",
+    "MinibatchStddev",
+    "Reparameterize",
+    "VAEGAN3D",
+]

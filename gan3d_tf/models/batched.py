@@ -21,11 +21,15 @@ def predict_batched(network, x: np.ndarray, batch_size: int = 32, compiled: bool
     """
     if len(x) == 0:
         raise ValueError("predict_batched needs at least one input row")
-    forward = (lambda b: network(b, training=False))
+
+    def forward(b):
+        return network(b, training=False)
+
     if compiled:
         forward = tf.function(forward)
-    parts = [forward(tf.constant(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    parts = [forward(tf.constant(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
     if isinstance(parts[0], (tuple, list)):
-        return tuple(np.concatenate([np.asarray(tf.cast(p[k], tf.float32)) for p in parts])
-                     for k in range(len(parts[0])))
+        return tuple(
+            np.concatenate([np.asarray(tf.cast(p[k], tf.float32)) for p in parts]) for k in range(len(parts[0]))
+        )
     return np.concatenate([np.asarray(tf.cast(p, tf.float32)) for p in parts])

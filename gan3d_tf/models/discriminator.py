@@ -53,8 +53,16 @@ class Discriminator(keras.Model):
         Returns float32 logits [batch] (> 0 means "real").
     """
 
-    def __init__(self, widths=(64, 128, 256, 512), leaky_slope=0.2, bn_momentum=0.9, norm="batch", minibatch_std=0,
-                 dtype=None, **kwargs):
+    def __init__(
+        self,
+        widths=(64, 128, 256, 512),
+        leaky_slope=0.2,
+        bn_momentum=0.9,
+        norm="batch",
+        minibatch_std=0,
+        dtype=None,
+        **kwargs,
+    ):
         if norm not in D_NORMS:
             raise ValueError(f"norm must be one of {D_NORMS}, got {norm!r}")
         if int(minibatch_std) < 0:
@@ -72,7 +80,9 @@ class Discriminator(keras.Model):
             normalised = i > 0 and norm in ("batch", "layer")
             x = conv(width, f"conv{i + 1}", strides=2, padding="same", use_bias=not normalised)(x)
             if normalised and norm == "batch":
-                x = layers.BatchNormalization(momentum=bn_momentum, synchronized=True, dtype=dtype, name=f"bn{i + 1}")(x)
+                x = layers.BatchNormalization(momentum=bn_momentum, synchronized=True, dtype=dtype, name=f"bn{i + 1}")(
+                    x
+                )
             elif normalised:
                 x = layers.GroupNormalization(groups=1, dtype=dtype, name=f"ln{i + 1}")(x)
             x = layers.LeakyReLU(leaky_slope, dtype=dtype, name=f"lrelu{i + 1}")(x)

@@ -34,8 +34,7 @@ class Encoder(keras.Model):
         Returns (mean, log_variance), each float32 [batch, z_dim].
     """
 
-    def __init__(self, z_dim=200, widths=(64, 128, 256, 512), image_size=256, bn_momentum=0.9, dtype=None,
-                 **kwargs):
+    def __init__(self, z_dim=200, widths=(64, 128, 256, 512), image_size=256, bn_momentum=0.9, dtype=None, **kwargs):
         widths = tuple(int(w) for w in widths)
         if len(widths) != 4:
             raise ValueError(f"widths must give the channels of the first 4 convs, got {list(widths)}")
@@ -44,8 +43,9 @@ class Encoder(keras.Model):
         images = keras.Input((image_size, image_size, 3), name="images")
         x = layers.Rescaling(2.0, offset=-1.0, dtype=dtype, name="to_signed")(images)  # [0, 1] -> [-1, 1]
         for i, (width, kernel, stride) in enumerate(zip(widths, KERNELS, STRIDES)):
-            x = layers.Conv2D(width, kernel, strides=stride, padding="same", use_bias=False, dtype=dtype,
-                              name=f"conv{i + 1}")(x)
+            x = layers.Conv2D(
+                width, kernel, strides=stride, padding="same", use_bias=False, dtype=dtype, name=f"conv{i + 1}"
+            )(x)
             x = layers.BatchNormalization(momentum=bn_momentum, synchronized=True, dtype=dtype, name=f"bn{i + 1}")(x)
             x = layers.ReLU(dtype=dtype, name=f"relu{i + 1}")(x)
         side = image_size // 32  # 8 for 256^2 input, the paper's last kernel

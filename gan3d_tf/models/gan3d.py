@@ -104,7 +104,8 @@ def step_logs(metrics) -> dict:
     logs = {m.name: m.result() for m in metrics}
     strategy = tf.distribute.get_strategy()
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
-            strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)):  # replicas on other workers
+        strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)
+    ):  # replicas on other workers
         logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
     return logs
 
@@ -162,8 +163,9 @@ class GAN3D(keras.Model):
         self.z_rng = tf.random.Generator.from_seed(self.seed)
         # the step counter: drives the critic schedule and the penalty's stream (checkpointed); replicas keep
         # equal copies
-        self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done",
-                                      aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.steps_done = tf.Variable(
+            0, dtype=tf.int64, trainable=False, name="steps_done", aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+        )
         self.ema_generator = None
         if self.gan_recipe.ema_decay > 0:
             self.ema_generator = generator.__class__.from_config({**generator.get_config(), "name": "generator_ema"})
@@ -184,8 +186,14 @@ class GAN3D(keras.Model):
 
     @property
     def metrics(self):
-        trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_acc_tracker, self.d_update_tracker,
-                    self.occupancy_tracker, self.diversity_tracker]
+        trackers = [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.d_acc_tracker,
+            self.d_update_tracker,
+            self.occupancy_tracker,
+            self.diversity_tracker,
+        ]
         return trackers + [self.gp_tracker] * self.gan_recipe.uses_penalty
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -237,8 +245,9 @@ class GAN3D(keras.Model):
             # sit inside a tf.cond, so G's gradients are computed every step and applied on G steps only)
             g_grads = g_tape.gradient(g_scaled, g_vars)
         else:  # G's backward pass only on the steps that use it
-            g_grads = tf.cond(self.g_step_now(), lambda: g_tape.gradient(g_scaled, g_vars),
-                              lambda: [tf.zeros_like(v) for v in g_vars])
+            g_grads = tf.cond(
+                self.g_step_now(), lambda: g_tape.gradient(g_scaled, g_vars), lambda: [tf.zeros_like(v) for v in g_vars]
+            )
 
         # 2.-5. gated D update, G update, EMA, step counter and metrics
         self.apply_gan_update(real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake)
@@ -269,8 +278,12 @@ class GAN3D(keras.Model):
         """This step's interpolation weights of the gradient penalty, U[0, 1) per sample, from their own stream."""
         replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        seed = tf.stack([tf.constant(self.seed * 1000 + PENALTY_STREAM, tf.int64),
-                         tf.cast(self.steps_done, tf.int64) * replicas + replica])
+        seed = tf.stack(
+            [
+                tf.constant(self.seed * 1000 + PENALTY_STREAM, tf.int64),
+                tf.cast(self.steps_done, tf.int64) * replicas + replica,
+            ]
+        )
         return tf.random.stateless_uniform((batch,), seed, dtype=tf.float32)
 
     def apply_gan_update(self, real_logits, fake_logits, g_grads, d_grads, d_loss, g_loss, fake) -> None:
@@ -283,12 +296,14 @@ class GAN3D(keras.Model):
         recipe = self.gan_recipe
         # 2. gated D update
         correct = tf.reduce_sum(tf.cast(real_logits > 0, tf.float32)) + tf.reduce_sum(
-            tf.cast(fake_logits < 0, tf.float32))
+            tf.cast(fake_logits < 0, tf.float32)
+        )
         total = tf.cast(tf.shape(real_logits)[0] + tf.shape(fake_logits)[0], tf.float32)
         counts = tf.distribute.get_replica_context().all_reduce("sum", tf.stack([correct, total]))
         d_acc = counts[0] / counts[1]
-        d_updated = apply_gradients_if(self.d_optimizer, d_acc <= recipe.d_acc_threshold, d_grads,
-                                       self.discriminator.trainable_variables)
+        d_updated = apply_gradients_if(
+            self.d_optimizer, d_acc <= recipe.d_acc_threshold, d_grads, self.discriminator.trainable_variables
+        )
 
         # 3. G update, on G steps
         g_vars = self.generator.trainable_variables

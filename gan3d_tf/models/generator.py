@@ -39,8 +39,16 @@ class Generator(keras.Model):
         probabilities [batch, R, R, R].
     """
 
-    def __init__(self, z_dim=200, widths=(512, 256, 128, 64), bn_momentum=0.9, z_distribution="uniform", dtype=None,
-                 output_bias=None, **kwargs):
+    def __init__(
+        self,
+        z_dim=200,
+        widths=(512, 256, 128, 64),
+        bn_momentum=0.9,
+        z_distribution="uniform",
+        dtype=None,
+        output_bias=None,
+        **kwargs,
+    ):
         if z_distribution not in Z_DISTRIBUTIONS:
             raise ValueError(f"z_distribution must be one of {Z_DISTRIBUTIONS}, got {z_distribution!r}")
         widths = tuple(int(w) for w in widths)
@@ -60,7 +68,12 @@ class Generator(keras.Model):
             x = layers.BatchNormalization(momentum=bn_momentum, synchronized=True, dtype=dtype, name=f"bn{i + 1}")(x)
             x = layers.ReLU(dtype=dtype, name=f"relu{i + 1}")(x)
         x = layers.Conv3DTranspose(
-            1, 4, strides=2, padding="same", use_bias=output_bias is not None, dtype=dtype,
+            1,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=output_bias is not None,
+            dtype=dtype,
             bias_initializer=keras.initializers.Constant(0.0 if output_bias is None else float(output_bias)),
             name=f"deconv{len(widths) + 1}",
         )(x)

@@ -31,10 +31,12 @@ class LinearHead(keras.layers.Layer):
         self.n_features = int(n_features)
         self.classes = [str(c) for c in classes]
         self.temperature = float(temperature)
-        self.w = self.add_weight(shape=(self.n_features, len(self.classes)), initializer="zeros",
-                                 trainable=False, name="w", dtype="float32")
-        self.b = self.add_weight(shape=(len(self.classes),), initializer="zeros", trainable=False, name="b",
-                                 dtype="float32")
+        self.w = self.add_weight(
+            shape=(self.n_features, len(self.classes)), initializer="zeros", trainable=False, name="w", dtype="float32"
+        )
+        self.b = self.add_weight(
+            shape=(len(self.classes),), initializer="zeros", trainable=False, name="b", dtype="float32"
+        )
         self.built = True  # the weights' shapes come from the arguments, not from the input
 
     def call(self, features):
@@ -48,5 +50,6 @@ class LinearHead(keras.layers.Layer):
         }
 
     def get_config(self):
-        return dict(super().get_config(), n_features=self.n_features, classes=self.classes,
-                    temperature=self.temperature)
+        return dict(
+            super().get_config(), n_features=self.n_features, classes=self.classes, temperature=self.temperature
+        )

@@ -1,11 +1,11 @@
 """GAN losses from discriminator logits, and the WGAN-GP gradient penalty.
 
-    paper:   the paper's BCE from logits; D: BCE(real, 1) + BCE(fake, 0),
-             G: the non-saturating BCE(fake, 1) (Wu et al. 2016, Goodfellow et al. 2014)
-    hinge:   D: mean(relu(1 - real)) + mean(relu(1 + fake)), G: -mean(fake)
-             (Lim & Ye 2017; Miyato et al. 2018)
-    wgan-gp: D: mean(fake) - mean(real) (+ the gradient penalty), G: -mean(fake)
-             (Gulrajani et al. 2017; 3D-IWGAN, Smith & Meger 2017)
+paper:   the paper's BCE from logits; D: BCE(real, 1) + BCE(fake, 0),
+         G: the non-saturating BCE(fake, 1) (Wu et al. 2016, Goodfellow et al. 2014)
+hinge:   D: mean(relu(1 - real)) + mean(relu(1 + fake)), G: -mean(fake)
+         (Lim & Ye 2017; Miyato et al. 2018)
+wgan-gp: D: mean(fake) - mean(real) (+ the gradient penalty), G: -mean(fake)
+         (Gulrajani et al. 2017; 3D-IWGAN, Smith & Meger 2017)
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ def gan_losses(loss: str, real_logits, fake_logits) -> tuple[tf.Tensor, tf.Tenso
     if loss == "paper":
         bce = tf.nn.sigmoid_cross_entropy_with_logits
         d_loss = tf.reduce_mean(bce(tf.ones_like(real_logits), real_logits)) + tf.reduce_mean(
-            bce(tf.zeros_like(fake_logits), fake_logits))
+            bce(tf.zeros_like(fake_logits), fake_logits)
+        )
         return d_loss, tf.reduce_mean(bce(tf.ones_like(fake_logits), fake_logits))
     if loss == "hinge":
         d_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
@@ -63,4 +64,3 @@ def gradient_penalty(discriminator, real, fake, alpha) -> tf.Tensor:
     grads = input_gradients(discriminator, x_hat)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
-

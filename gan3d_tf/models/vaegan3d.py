@@ -12,7 +12,6 @@ from gan3d_tf.models.gan3d import GAN3D
 from gan3d_tf.models.reparameterize import Reparameterize
 
 
-
 def prior_moments(z_distribution: str) -> tuple[float, float]:
     """(mean, variance) of the Gaussian the KL term pulls q(z|y) towards, per dimension.
 
@@ -40,8 +39,13 @@ def kl_divergence(mean, log_variance, prior_mean: float = 0.0, prior_variance: f
         float32 [batch].
     """
     mean, log_variance = tf.cast(mean, tf.float32), tf.cast(log_variance, tf.float32)
-    per_dim = 0.5 * (tf.exp(log_variance) / prior_variance + tf.square(mean - prior_mean) / prior_variance
-                     - 1.0 + tf.math.log(prior_variance) - log_variance)
+    per_dim = 0.5 * (
+        tf.exp(log_variance) / prior_variance
+        + tf.square(mean - prior_mean) / prior_variance
+        - 1.0
+        + tf.math.log(prior_variance)
+        - log_variance
+    )
     return tf.reduce_sum(per_dim, axis=-1)
 
 
@@ -148,13 +152,27 @@ class VAEGAN3D(GAN3D):
         **kwargs: passed to `keras.Model`.
     """
 
-    def __init__(self, encoder, generator, discriminator, kl_weight=5.0, recon_weight=1e-4, recipe="joint",
-                 d_acc_threshold=0.8, seed=0, recon_loss="l2", latent_loss="direction", **kwargs):
+    def __init__(
+        self,
+        encoder,
+        generator,
+        discriminator,
+        kl_weight=5.0,
+        recon_weight=1e-4,
+        recipe="joint",
+        d_acc_threshold=0.8,
+        seed=0,
+        recon_loss="l2",
+        latent_loss="direction",
+        **kwargs,
+    ):
         # the train step below honours D's gate only: the other GAN options would be silently ignored
         unhonoured = sorted(set(kwargs) & {f.name for f in dataclasses.fields(GANRecipe)})
         if unhonoured:
-            raise ValueError(f"VAEGAN3D does not take {', '.join(unhonoured)}: the 3D-VAE-GAN trains with the "
-                             f"paper's loss, one D pass per step and no average of G; only d_acc_threshold applies")
+            raise ValueError(
+                f"VAEGAN3D does not take {', '.join(unhonoured)}: the 3D-VAE-GAN trains with the "
+                f"paper's loss, one D pass per step and no average of G; only d_acc_threshold applies"
+            )
         super().__init__(generator, discriminator, GANRecipe(d_acc_threshold=d_acc_threshold), seed=seed, **kwargs)
         if encoder.z_dim != generator.z_dim:
             raise ValueError(f"encoder gives z of size {encoder.z_dim} but the generator takes {generator.z_dim}")
@@ -259,23 +277,26 @@ class VAEGAN3D(GAN3D):
         self.e_optimizer.apply(grads, self.encoder.trainable_variables)
         mean = tf.cast(mean, tf.float32)
         self.z_error_tracker.update_state(tf.reduce_mean(tf.square(z - mean)))
-        self.kl_tracker.update_state(tf.reduce_mean(
-            kl_divergence(mean, log_variance, self.prior_mean, self.prior_variance)))
+        self.kl_tracker.update_state(
+            tf.reduce_mean(kl_divergence(mean, log_variance, self.prior_mean, self.prior_variance))
+        )
         self.recon_iou_tracker.update_state(batch_iou(self.generator(mean, training=False), tf.cast(grids, tf.float32)))
         return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
         config = super().get_config()
         config.pop("recipe")  # the GAN recipe: d_acc_threshold only
-        config.update({
-            "d_acc_threshold": self.gan_recipe.d_acc_threshold,
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "kl_weight": self.kl_weight,
-            "recon_weight": self.recon_weight,
-            "recon_loss": self.recon_loss,
-            "latent_loss": self.latent_loss,
-            "recipe": self.recipe,
-        })
+        config.update(
+            {
+                "d_acc_threshold": self.gan_recipe.d_acc_threshold,
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "kl_weight": self.kl_weight,
+                "recon_weight": self.recon_weight,
+                "recon_loss": self.recon_loss,
+                "latent_loss": self.latent_loss,
+                "recipe": self.recipe,
+            }
+        )
         return config
 
     @classmethod

@@ -74,8 +74,13 @@ def float32_copy(model: keras.Model) -> keras.Model:
 def next_version(out: str | os.PathLike) -> int:
     """One more than the highest integer version of any servable under `out` (1 for none)."""
     out = Path(out)
-    versions = [int(p.name) for name in (*SERVABLES, KERAS_DIR) if (out / name).is_dir()
-                for p in (out / name).iterdir() if p.is_dir() and p.name.isdigit()]
+    versions = [
+        int(p.name)
+        for name in (*SERVABLES, KERAS_DIR)
+        if (out / name).is_dir()
+        for p in (out / name).iterdir()
+        if p.is_dir() and p.name.isdigit()
+    ]
     return max(versions, default=0) + 1
 
 
@@ -84,8 +89,13 @@ def git_revision() -> str | None:
     root = Path(__file__).resolve().parents[1]
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
@@ -124,8 +134,9 @@ def generator_archive(g: Generator) -> keras.export.ExportArchive:
         return dict(decode(z), z=z)
 
     archive.add_endpoint("serving_default", decode, [tf.TensorSpec([None, z_dim], tf.float32, name="z")])
-    archive.add_endpoint("sample", sample, [tf.TensorSpec([], tf.int32, name="batch_size"),
-                                            tf.TensorSpec([], tf.int64, name="seed")])
+    archive.add_endpoint(
+        "sample", sample, [tf.TensorSpec([], tf.int32, name="batch_size"), tf.TensorSpec([], tf.int64, name="seed")]
+    )
     return archive
 
 
@@ -141,8 +152,9 @@ def in_unit_range(x: tf.Tensor, name: str) -> tf.Tensor:
         name: the input's name, for the message.
     """
     ok = tf.reduce_all((x >= 0.0) & (x <= 1.0))
-    check = tf.debugging.Assert(ok, [f"{name} must hold values in [0, 1] (no NaN); got min", tf.reduce_min(x),
-                                     "max", tf.reduce_max(x)])
+    check = tf.debugging.Assert(
+        ok, [f"{name} must hold values in [0, 1] (no NaN); got min", tf.reduce_min(x), "max", tf.reduce_max(x)]
+    )
     with tf.control_dependencies([check]):
         return tf.identity(x)
 
@@ -153,8 +165,10 @@ def features_archive(extractor: keras.Model) -> keras.export.ExportArchive:
     archive = keras.export.ExportArchive()
     archive.track(extractor)
     archive.add_endpoint(
-        "serving_default", lambda voxels: {"features": extractor(in_unit_range(voxels, "voxels"), training=False)},
-        [tf.TensorSpec([None, r, r, r], tf.float32, name="voxels")])
+        "serving_default",
+        lambda voxels: {"features": extractor(in_unit_range(voxels, "voxels"), training=False)},
+        [tf.TensorSpec([None, r, r, r], tf.float32, name="voxels")],
+    )
     return archive
 
 
@@ -201,8 +215,10 @@ def classifier_archive(extractor: keras.Model, pipeline, classes, temperature: f
     archive.track(extractor)
     archive.track(head)
     archive.add_endpoint(
-        "serving_default", lambda voxels: head(extractor(in_unit_range(voxels, "voxels"), training=False)),
-        [tf.TensorSpec([None, r, r, r], tf.float32, name="voxels")])
+        "serving_default",
+        lambda voxels: head(extractor(in_unit_range(voxels, "voxels"), training=False)),
+        [tf.TensorSpec([None, r, r, r], tf.float32, name="voxels")],
+    )
     return archive
 
 
@@ -238,8 +254,11 @@ def image_to_shape_archive(e, g: Generator) -> keras.export.ExportArchive:
         images = tf.map_fn(lambda b: decode_photo(b, s), image_bytes, fn_output_signature=tf.TensorSpec([s, s, 3]))
         return reconstruct(images)
 
-    archive.add_endpoint("serving_default", lambda images: reconstruct(in_unit_range(images, "images")),
-                         [tf.TensorSpec([None, s, s, 3], tf.float32, name="images")])
+    archive.add_endpoint(
+        "serving_default",
+        lambda images: reconstruct(in_unit_range(images, "images")),
+        [tf.TensorSpec([None, s, s, 3], tf.float32, name="images")],
+    )
     archive.add_endpoint("from_bytes", from_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")])
     return archive
 
@@ -249,7 +268,9 @@ def write_models_config(out: str | os.PathLike, base: str = "/models") -> Path:
     out = Path(out)
     entries = "".join(
         f"  config {{\n    name: '{name}'\n    base_path: '{base}/{name}'\n    model_platform: 'tensorflow'\n  }}\n"
-        for name in SERVABLES if (out / name).is_dir())
+        for name in SERVABLES
+        if (out / name).is_dir()
+    )
     path = out / "models.config"
     tmp = path.with_suffix(".config.tmp")
     tmp.write_text("model_config_list {\n" + entries + "}\n")
@@ -257,8 +278,16 @@ def write_models_config(out: str | os.PathLike, base: str = "/models") -> Path:
     return path
 
 
-def export(generator: Generator | None, discriminator: Discriminator | None, out="saved_models", *,
-           classifier=None, encoder=None, metadata: dict | None = None, version: int | None = None) -> dict:
+def export(
+    generator: Generator | None,
+    discriminator: Discriminator | None,
+    out="saved_models",
+    *,
+    classifier=None,
+    encoder=None,
+    metadata: dict | None = None,
+    version: int | None = None,
+) -> dict:
     """Writes the servables and `.keras` files of one trained model as version `version`.
 
     A model without a discriminator (a shipped generator) gets only the
@@ -308,19 +337,29 @@ def export(generator: Generator | None, discriminator: Discriminator | None, out
         writers[GENERATOR] = (lambda p: generator_archive(g).write_out(str(p), verbose=False), common)
     if d is not None:
         extractor = feature_extractor(d)
-        writers[FEATURES] = (lambda p: features_archive(extractor).write_out(str(p), verbose=False),
-                             dict(common, feature_size=feature_size(discriminator)))
+        writers[FEATURES] = (
+            lambda p: features_archive(extractor).write_out(str(p), verbose=False),
+            dict(common, feature_size=feature_size(discriminator)),
+        )
     if classifier is not None:
         writers[CLASSIFIER] = (
-            lambda p: classifier_archive(extractor, classifier["pipeline"], classifier["classes"],
-                                         classifier["temperature"]).write_out(str(p), verbose=False),
-            dict(common, classes=list(classifier["classes"]), temperature=classifier["temperature"],
-                 feature_size=feature_size(discriminator), metrics=classifier.get("metrics", {})))
+            lambda p: classifier_archive(
+                extractor, classifier["pipeline"], classifier["classes"], classifier["temperature"]
+            ).write_out(str(p), verbose=False),
+            dict(
+                common,
+                classes=list(classifier["classes"]),
+                temperature=classifier["temperature"],
+                feature_size=feature_size(discriminator),
+                metrics=classifier.get("metrics", {}),
+            ),
+        )
 
     if encoder is not None:
         writers[IMAGE_TO_SHAPE] = (
             lambda p: image_to_shape_archive(e, g).write_out(str(p), verbose=False),
-            dict(common, image_size=encoder.image_size, z="posterior mean of q(z|y)"))
+            dict(common, image_size=encoder.image_size, z="posterior mean of q(z|y)"),
+        )
 
     def save_keras(p):
         p.mkdir(parents=True)
@@ -343,8 +382,11 @@ def export(generator: Generator | None, discriminator: Discriminator | None, out
             for leftover in (out / name).glob(f".tmp-{version}-{os.getpid()}"):
                 shutil.rmtree(leftover, ignore_errors=True)
     paths = {name: final for name, (_, final) in staged.items()}
-    return {"version": version, "paths": {k: str(v) for k, v in paths.items()},
-            "models_config": str(write_models_config(out))}
+    return {
+        "version": version,
+        "paths": {k: str(v) for k, v in paths.items()},
+        "models_config": str(write_models_config(out)),
+    }
 
 
 def fit_classifier(discriminator: Discriminator, data_path, seed: int = 0) -> dict:
@@ -401,13 +443,23 @@ def export_run(run_dir, out="saved_models", classifier_data=None, seed: int = 0)
             metadata["checkpoint"], metadata["epochs_trained"] = counters["checkpoint"], counters["epochs"]
     else:
         shipped = json.loads((run_dir / "metadata.json").read_text()) if (run_dir / "metadata.json").is_file() else {}
-        metadata = {"model_dir": str(run_dir.resolve()),
-                    **{k: shipped[k] for k in ("name", "checkpoint", "epochs", "steps", "config") if k in shipped}}
+        metadata = {
+            "model_dir": str(run_dir.resolve()),
+            **{k: shipped[k] for k in ("name", "checkpoint", "epochs", "steps", "config") if k in shipped},
+        }
         if shipped.get("data"):
             metadata["training_data"] = shipped["data"]
     if classifier_data is not None and "discriminator" not in nets:
-        raise ValueError(f"--classifier-data: {run_dir} holds no discriminator (only {', '.join(parts)}); the "
-                         f"classifier servable needs one (e.g. pretrained/mn10-d)")
+        raise ValueError(
+            f"--classifier-data: {run_dir} holds no discriminator (only {', '.join(parts)}); the "
+            f"classifier servable needs one (e.g. pretrained/mn10-d)"
+        )
     classifier = fit_classifier(nets["discriminator"], classifier_data, seed) if classifier_data is not None else None
-    return export(nets.get("generator"), nets.get("discriminator"), out, classifier=classifier,
-                  encoder=nets.get("encoder"), metadata=metadata)
+    return export(
+        nets.get("generator"),
+        nets.get("discriminator"),
+        out,
+        classifier=classifier,
+        encoder=nets.get("encoder"),
+        metadata=metadata,
+    )

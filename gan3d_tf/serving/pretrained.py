@@ -67,8 +67,19 @@ def quality_over_draws(generator, reference_mean_voxels: float | None, n: int = 
     return {"n": n, "seed": seed, "raw": raw, "cleaned": cleaned}
 
 
-def package(run_dir, out, data, category: str = "all", split: str = "test", n: int = 100, seed: int = 0,
-            checkpoint: str | None = None, part: str = "generator", quality_n: int = 1000, seeds: int = 5) -> dict:
+def package(
+    run_dir,
+    out,
+    data,
+    category: str = "all",
+    split: str = "test",
+    n: int = 100,
+    seed: int = 0,
+    checkpoint: str | None = None,
+    part: str = "generator",
+    quality_n: int = 1000,
+    seeds: int = 5,
+) -> dict:
     """Writes `out/<part>.keras` and `out/metadata.json` from a checkpoint of `run_dir` (default: the latest).
 
     Args:
@@ -98,16 +109,42 @@ def package(run_dir, out, data, category: str = "all", split: str = "test", n: i
     if part == "generator":
         report = generator_report(network, data, category, split, n, seed)
         report["quality"] = quality_over_draws(network, training_mean_voxels(run_dir), quality_n, seed)
-        metrics_command = ["python", "evaluate.py", "generation", "--model", str(out), "--data", str(data),
-                           "--category", category, "--split", split, "--n", str(n), "--seed", str(seed)]
+        metrics_command = [
+            "python",
+            "evaluate.py",
+            "generation",
+            "--model",
+            str(out),
+            "--data",
+            str(data),
+            "--category",
+            category,
+            "--split",
+            split,
+            "--n",
+            str(n),
+            "--seed",
+            str(seed),
+        ]
     else:
         from gan3d_tf.evaluation.classify import classify
 
         report = classify(network, data, seed=seed, seeds=seeds)
         report.pop("test_correct", None)
         report.get("over_seeds", {}).pop("test_correct", None)
-        metrics_command = ["python", "evaluate.py", "classify", "--model", str(out), "--data", str(data),
-                           "--seed", str(seed), "--seeds", str(seeds)]
+        metrics_command = [
+            "python",
+            "evaluate.py",
+            "classify",
+            "--model",
+            str(out),
+            "--data",
+            str(data),
+            "--seed",
+            str(seed),
+            "--seeds",
+            str(seeds),
+        ]
     metadata = {
         "name": out.name,
         "files": {part: f"{part}.keras"},
@@ -129,18 +166,22 @@ def package(run_dir, out, data, category: str = "all", split: str = "test", n: i
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Package a trained run's generator or discriminator as a pretrained "
-                                            "model.")
+    p = argparse.ArgumentParser(description="Package a trained run's generator or discriminator as a pretrained model.")
     p.add_argument("run", metavar="RUN_DIR", help="run directory written by train.py")
     p.add_argument("--out", required=True, help="output directory, e.g. pretrained/chair32")
     p.add_argument("--data", required=True, metavar="FILE.npz", help="labelled voxel .npz the metrics are taken on")
-    p.add_argument("--part", choices=("generator", "discriminator"), default="generator",
-                   help="the network to ship (default generator)")
+    p.add_argument(
+        "--part",
+        choices=("generator", "discriminator"),
+        default="generator",
+        help="the network to ship (default generator)",
+    )
     p.add_argument("--category", help="class the run was trained on (generator; required there)")
     p.add_argument("--split", choices=("train", "test"), default="test", help="reference split (default test)")
     p.add_argument("--n", type=int, default=100, help="samples scored (default 100)")
-    p.add_argument("--quality-n", type=int, default=1000,
-                   help="draws counted for near-empty and fragmented samples (default 1000)")
+    p.add_argument(
+        "--quality-n", type=int, default=1000, help="draws counted for near-empty and fragmented samples (default 1000)"
+    )
     p.add_argument("--seeds", type=int, default=5, help="classification seeds (discriminator; default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent and floor draws (default 0)")
     p.add_argument("--checkpoint", metavar="PREFIX", help="checkpoint to ship (default: the run's latest)")
@@ -154,18 +195,31 @@ def main(argv=None) -> int:
     if args.part == "generator" and not args.category:
         p.error("--category is required to ship a generator (its reference class)")
     try:
-        metadata = package(args.run, args.out, args.data, args.category or "all", args.split, args.n, args.seed,
-                           args.checkpoint, args.part, args.quality_n, args.seeds)
+        metadata = package(
+            args.run,
+            args.out,
+            args.data,
+            args.category or "all",
+            args.split,
+            args.n,
+            args.seed,
+            args.checkpoint,
+            args.part,
+            args.quality_n,
+            args.seeds,
+        )
     except (FileNotFoundError, ValueError) as e:
         print(f"gan3d_tf.serving.pretrained: error: {e}", file=sys.stderr)
         return 2
     m = metadata["metrics"]
     if args.part == "generator":
         q = m["quality"]
-        print(f"wrote {args.out}/generator.keras and metadata.json: COV {m['iou']['cov']:.3f}, "
-              f"MMD {m['iou']['mmd']:.3f}, 1-NNA {m['iou']['one_nna']:.3f}, {m['n_empty']} empty, "
-              f"pairwise IoU {m['mean_pairwise_iou']:.3f}; of {q['n']} draws {q['raw']['n_near_empty']} near-empty, "
-              f"{q['raw']['n_fragmented']} fragmented ({q['cleaned']['n_near_empty']} near-empty once cleaned)")
+        print(
+            f"wrote {args.out}/generator.keras and metadata.json: COV {m['iou']['cov']:.3f}, "
+            f"MMD {m['iou']['mmd']:.3f}, 1-NNA {m['iou']['one_nna']:.3f}, {m['n_empty']} empty, "
+            f"pairwise IoU {m['mean_pairwise_iou']:.3f}; of {q['n']} draws {q['raw']['n_near_empty']} near-empty, "
+            f"{q['raw']['n_fragmented']} fragmented ({q['cleaned']['n_near_empty']} near-empty once cleaned)"
+        )
     else:
         print(f"wrote {args.out}/discriminator.keras and metadata.json: accuracy {m['accuracy']}")
     return 0

@@ -11,7 +11,27 @@ from gan3d_tf.training.run_dir import RunDir, load_network
 from gan3d_tf.training.shapes import load_training_data, n_held_out, split_validation
 from gan3d_tf.training.step_checkpoint import NonFiniteError, StepCheckpoint
 
-__all__ = ["NonFiniteError", "Run", "RunDir", "StepCheckpoint", "WorkerRole", "build_discriminator", "build_encoder",
-           "build_gan", "build_generator", "check_algorithm", "check_run_dir", "dtype_policy", "fixed_z",
-           "load_network", "load_training_data", "make_strategy", "n_held_out", "open_run", "parse_tf_config",
-           "split_validation", "train", "worker_role"]
+__all__ = [
+    "NonFiniteError",
+    "Run",
+    "RunDir",
+    "StepCheckpoint",
+    "WorkerRole",
+    "build_discriminator",
+    "build_encoder",
+    "build_gan",
+    "build_generator",
+    "check_algorithm",
+    "check_run_dir",
+    "dtype_policy",
+    "fixed_z",
+    "load_network",
+    "load_training_data",
+    "make_strategy",
+    "n_held_out",
+    "open_run",
+    "parse_tf_config",
+    "split_validation",
+    "train",
+    "worker_role",
+]

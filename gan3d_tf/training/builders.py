@@ -19,14 +19,16 @@ def dtype_policy(mixed_precision: bool) -> str | None:
 
 def build_generator(m: ModelConfig, dtype=None) -> Generator:
     """The generator described by a `ModelConfig`."""
-    return Generator(m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=dtype, output_bias=m.g_output_bias,
-                     name="generator")
+    return Generator(
+        m.z_dim, m.g_widths, m.bn_momentum, m.z_distribution, dtype=dtype, output_bias=m.g_output_bias, name="generator"
+    )
 
 
 def build_discriminator(m: ModelConfig, dtype=None) -> Discriminator:
     """The discriminator described by a `ModelConfig`."""
-    return Discriminator(m.d_widths, m.leaky_slope, m.bn_momentum, m.d_norm, m.d_minibatch_std, dtype=dtype,
-                         name="discriminator")
+    return Discriminator(
+        m.d_widths, m.leaky_slope, m.bn_momentum, m.d_norm, m.d_minibatch_std, dtype=dtype, name="discriminator"
+    )
 
 
 def build_encoder(config: Config, dtype=None) -> Encoder:

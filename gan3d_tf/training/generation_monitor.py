@@ -10,9 +10,16 @@ from gan3d_tf.metrics.gate import gate_failures
 from gan3d_tf.metrics.generation import generation_report
 from gan3d_tf.models.batched import predict_batched
 
-LOG_KEYS = {"cov": "gen_cov", "mmd": "gen_mmd", "one_nna": "gen_1nna", "mean_pairwise_iou": "gen_pairwise_iou",
-            "n_empty": "gen_empty", "n_near_empty": "gen_near_empty", "n_fragmented": "gen_fragmented",
-            "gate": "gen_gate"}
+LOG_KEYS = {
+    "cov": "gen_cov",
+    "mmd": "gen_mmd",
+    "one_nna": "gen_1nna",
+    "mean_pairwise_iou": "gen_pairwise_iou",
+    "n_empty": "gen_empty",
+    "n_near_empty": "gen_near_empty",
+    "n_fragmented": "gen_fragmented",
+    "gate": "gen_gate",
+}
 """Report entry -> key added to the epoch's `logs` (History, console line)."""
 
 
@@ -49,8 +56,17 @@ class GenerationMonitor(keras.callbacks.Callback):
         stop_at_gate: stop training at the first reading that passes the gate.
     """
 
-    def __init__(self, reference, z, log_dir, every: int = 1, threshold: float = 0.5, collapse_iou: float = 0.9,
-                 print_fn=print, stop_at_gate: bool = False):
+    def __init__(
+        self,
+        reference,
+        z,
+        log_dir,
+        every: int = 1,
+        threshold: float = 0.5,
+        collapse_iou: float = 0.9,
+        print_fn=print,
+        stop_at_gate: bool = False,
+    ):
         super().__init__()
         self.reference = np.asarray(reference)
         self.z = np.asarray(z, np.float32)
@@ -85,10 +101,23 @@ class GenerationMonitor(keras.callbacks.Callback):
         report = generation_report(self.generate(), self.reference, self.threshold)
         failures = gate_failures(report)
         steps = getattr(self.model, "steps_done", None)
-        scalars = {**report["iou"], **{k: report[k] for k in ("mean_pairwise_iou", "occupancy", "n_empty",
-                                                               "n_near_empty", "n_fragmented",
-                                                               "reference_mean_pairwise_iou") if report[k] is not None},
-                   "gate": float(not failures), **({"step": int(steps.numpy())} if steps is not None else {})}
+        scalars = {
+            **report["iou"],
+            **{
+                k: report[k]
+                for k in (
+                    "mean_pairwise_iou",
+                    "occupancy",
+                    "n_empty",
+                    "n_near_empty",
+                    "n_fragmented",
+                    "reference_mean_pairwise_iou",
+                )
+                if report[k] is not None
+            },
+            "gate": float(not failures),
+            **({"step": int(steps.numpy())} if steps is not None else {}),
+        }
         with self._writer.as_default():
             for name, value in scalars.items():
                 tf.summary.scalar(f"generation/{name}", value, step=epoch + 1)
@@ -103,6 +132,8 @@ class GenerationMonitor(keras.callbacks.Callback):
         if problems:
             self.print_fn(f"GenerationMonitor: epoch {epoch + 1}: warning: samples " + "; ".join(problems))
         if self.stop_at_gate and not failures:
-            self.print_fn(f"GenerationMonitor: epoch {epoch + 1}: the held-out reading passes the gate; "
-                          f"stopping (train.stop_at_gate)")
+            self.print_fn(
+                f"GenerationMonitor: epoch {epoch + 1}: the held-out reading passes the gate; "
+                f"stopping (train.stop_at_gate)"
+            )
             self.model.stop_training = True

@@ -24,7 +24,11 @@ from gan3d_tf.models.vaegan3d import VAEGAN3D
 from gan3d_tf.training.builders import build_discriminator, build_encoder, build_generator, dtype_policy
 from gan3d_tf.training.generation_monitor import GenerationMonitor
 from gan3d_tf.training.multiworker import (
-    any_worker, check_algorithm, make_multiworker_strategy, scratch_dir, worker_role,
+    any_worker,
+    check_algorithm,
+    make_multiworker_strategy,
+    scratch_dir,
+    worker_role,
 )
 from gan3d_tf.training.progress import RunProgress, plan_line
 from gan3d_tf.training.run_dir import copy_trained, load_init_weights
@@ -65,17 +69,28 @@ def build_gan(config: Config) -> GAN3D:
     m, t = config.model, config.train
     policy = dtype_policy(t.mixed_precision)
     generator, discriminator = build_generator(m, policy), build_discriminator(m, policy)
-    optimizers = {"g_optimizer": keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
-                  "d_optimizer": keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)}
+    optimizers = {
+        "g_optimizer": keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
+        "d_optimizer": keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
+    }
     if config.algorithm == "vaegan":
         v = config.vaegan
         if v.recipe == "separate" and not t.init_from:  # with init_from, open_run copies G and D from that run
             copy_trained(v.gan_run, {"generator": generator, "discriminator": discriminator}, "vaegan.gan_run")
         if v.recipe == "latent" and not t.init_from:  # G only: the latent recipe never uses D
             copy_trained(v.gan_run, {"generator": generator}, "vaegan.gan_run")
-        gan = VAEGAN3D(build_encoder(config, policy), generator, discriminator, kl_weight=v.kl_weight,
-                       recon_weight=v.recon_weight, recon_loss=v.recon_loss, recipe=v.recipe, d_acc_threshold=t.d_acc_threshold,
-                       seed=config.seed, latent_loss=v.latent_loss)
+        gan = VAEGAN3D(
+            build_encoder(config, policy),
+            generator,
+            discriminator,
+            kl_weight=v.kl_weight,
+            recon_weight=v.recon_weight,
+            recon_loss=v.recon_loss,
+            recipe=v.recipe,
+            d_acc_threshold=t.d_acc_threshold,
+            seed=config.seed,
+            latent_loss=v.latent_loss,
+        )
         optimizers["e_optimizer"] = keras.optimizers.Adam(v.e_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
     else:
         gan = GAN3D(generator, discriminator, GANRecipe.of(t), seed=config.seed)
@@ -97,8 +112,9 @@ class Run:
     step: tf.Variable  # finished steps over all epochs, saved in the checkpoint (0 in checkpoints older than it)
 
 
-def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = None, restore: bool = False,
-             checkpoint_dir=None) -> Run:
+def open_run(
+    config: Config, run_dir, strategy: tf.distribute.Strategy | None = None, restore: bool = False, checkpoint_dir=None
+) -> Run:
     """Builds the model under `strategy` and (optionally) restores the latest checkpoint.
 
     Seeds the global Python/NumPy/TF/Keras generators with `config.seed` first,
@@ -134,8 +150,9 @@ def open_run(config: Config, run_dir, strategy: tf.distribute.Strategy | None = 
         if gan.ema_generator is not None:
             parts["ema_generator"] = gan.ema_generator
         if isinstance(gan, VAEGAN3D):
-            parts.update(encoder=gan.encoder, e_optimizer=gan.e_optimizer,
-                         sampler_state=gan.sampler.seed_generator.state)
+            parts.update(
+                encoder=gan.encoder, e_optimizer=gan.e_optimizer, sampler_state=gan.sampler.seed_generator.state
+            )
         checkpoint = tf.train.Checkpoint(**parts, step=step)
     saved = Path(run_dir) / "checkpoints"
     manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir or saved), max_to_keep=3)
@@ -169,8 +186,10 @@ def check_run_dir(run_dir, resume: bool) -> None:
     if existing is not None and not existing.is_dir():
         raise FileExistsError(f"{existing} is a file, not a run directory; choose a new folder with --out")
     if run_dir.is_dir() and any(run_dir.iterdir()) and not any((run_dir / m).exists() for m in RUN_MARKERS):
-        raise FileExistsError(f"{run_dir} is a non-empty folder that is not a run (no {', '.join(RUN_MARKERS)}); "
-                              f"choose a new or empty folder with --out")
+        raise FileExistsError(
+            f"{run_dir} is a non-empty folder that is not a run (no {', '.join(RUN_MARKERS)}); "
+            f"choose a new or empty folder with --out"
+        )
     has_ckpt = (run_dir / "checkpoints" / "checkpoint").is_file()
     if resume and not (run_dir / "config.json").is_file():
         raise FileNotFoundError(f"cannot resume {run_dir}: {run_dir / 'config.json'} not found; is it a run directory?")
@@ -188,12 +207,22 @@ def batches(config: Config, voxels: np.ndarray, epoch: int, skip: int = 0, gener
         from gan3d_tf.data.latent_pairs import latent_dataset
 
         v = config.vaegan
-        dataset = latent_dataset(generator, t.batch_size, steps_per_epoch(len(voxels), t.batch_size), config.seed,
-                                 epoch, v.image_size, v.render_size, v.view_distance, v.scene)
+        dataset = latent_dataset(
+            generator,
+            t.batch_size,
+            steps_per_epoch(len(voxels), t.batch_size),
+            config.seed,
+            epoch,
+            v.image_size,
+            v.render_size,
+            v.view_distance,
+            v.scene,
+        )
     elif config.algorithm == "vaegan":
         v = config.vaegan
-        dataset = view_dataset(voxels, t.batch_size, config.seed, epoch, v.image_size, v.render_size,
-                               v.view_distance, v.scene)
+        dataset = view_dataset(
+            voxels, t.batch_size, config.seed, epoch, v.image_size, v.render_size, v.view_distance, v.scene
+        )
     else:
         dataset = training_dataset(voxels, t.batch_size, config.seed, epoch)
     return dataset.skip(skip)
@@ -202,12 +231,22 @@ def batches(config: Config, voxels: np.ndarray, epoch: int, skip: int = 0, gener
 def guarded_variables(gan: GAN3D) -> dict:
     """Everything a checkpoint saves that must be finite, by name ("generator_ema/deconv1/kernel"): the
     networks' weights and the optimizers' state."""
-    owners = {"generator": gan.generator, "discriminator": gan.discriminator, "generator_ema": gan.ema_generator,
-              "encoder": getattr(gan, "encoder", None), "g_optimizer": gan.g_optimizer,
-              "d_optimizer": gan.d_optimizer, "e_optimizer": getattr(gan, "e_optimizer", None)}
-    return {f"{label}/{v.path.split('/')[-1] if label.endswith('optimizer') else v.path}": v
-            for label, owner in owners.items() if owner is not None
-            for v in (owner.weights if isinstance(owner, keras.Model) else owner.variables) if "float" in str(v.dtype)}
+    owners = {
+        "generator": gan.generator,
+        "discriminator": gan.discriminator,
+        "generator_ema": gan.ema_generator,
+        "encoder": getattr(gan, "encoder", None),
+        "g_optimizer": gan.g_optimizer,
+        "d_optimizer": gan.d_optimizer,
+        "e_optimizer": getattr(gan, "e_optimizer", None),
+    }
+    return {
+        f"{label}/{v.path.split('/')[-1] if label.endswith('optimizer') else v.path}": v
+        for label, owner in owners.items()
+        if owner is not None
+        for v in (owner.weights if isinstance(owner, keras.Model) else owner.variables)
+        if "float" in str(v.dtype)
+    }
 
 
 def save_atomic(model: keras.Model, path: Path) -> None:
@@ -223,8 +262,15 @@ def fixed_z(config: Config) -> np.ndarray:
     return sample_z(rng, N_FIXED_SAMPLES, config.model.z_dim, config.model.z_distribution).numpy()
 
 
-def train(config: Config, run_dir, resume: bool = False, strategy=None, data: VoxelSet | None = None,
-          verbose: int = 2, callbacks_extra: list | None = None) -> Run:
+def train(
+    config: Config,
+    run_dir,
+    resume: bool = False,
+    strategy=None,
+    data: VoxelSet | None = None,
+    verbose: int = 2,
+    callbacks_extra: list | None = None,
+) -> Run:
     """Trains (or resumes) a run to `config.train.epochs` epochs.
 
     Args:
@@ -260,8 +306,16 @@ def train(config: Config, run_dir, resume: bool = False, strategy=None, data: Vo
         return _train(config, run_dir, resume, strategy, data, verbose, callbacks_extra, scratch)
 
 
-def _train(config: Config, run_dir, resume: bool, strategy, data: VoxelSet | None, verbose: int,
-           callbacks_extra: list | None, scratch: Path | None) -> Run:
+def _train(
+    config: Config,
+    run_dir,
+    resume: bool,
+    strategy,
+    data: VoxelSet | None,
+    verbose: int,
+    callbacks_extra: list | None,
+    scratch: Path | None,
+) -> Run:
     """`train`, writing into `scratch` instead of `run_dir` when it is not None (a non-chief worker)."""
     run_dir = Path(run_dir)
     check_run_dir(run_dir, resume)
@@ -275,49 +329,82 @@ def _train(config: Config, run_dir, resume: bool, strategy, data: VoxelSet | Non
 
     out = scratch or run_dir  # where this process writes (TensorFlow's multi-worker `write_filepath` pattern)
     out.mkdir(parents=True, exist_ok=True)
-    run = open_run(config, run_dir, strategy, restore=resume,
-                   checkpoint_dir=None if scratch is None else scratch / "checkpoints")
+    run = open_run(
+        config, run_dir, strategy, restore=resume, checkpoint_dir=None if scratch is None else scratch / "checkpoints"
+    )
     epochs_done = int(run.epoch.numpy())
     done = int(run.step.numpy()) or epochs_done * steps  # 0 in checkpoints saved before step counting
     if divmod(done, steps)[0] != epochs_done:
-        raise ValueError(f"{run_dir}: the checkpoint's {done} steps are not {epochs_done} epochs of {steps} steps; "
-                         f"was the data or the batch size changed?")
+        raise ValueError(
+            f"{run_dir}: the checkpoint's {done} steps are not {epochs_done} epochs of {steps} steps; "
+            f"was the data or the batch size changed?"
+        )
     run.step.assign(done)
     # written after the restore, so that a failed resume leaves the saved config and data record as they were
     config.to_json(out / "config.json")
-    (out / "data.json").write_text(json.dumps({
-        "source": data.source,
-        "classes": list(data.classes),
-        "category": config.data.category,
-        "n_train": int(len(data.voxels)),
-        "n_held_out": int(len(held_out.voxels)) if held_out is not None else 0,
-        "n_empty_skipped": data.n_empty_skipped,
-        "n_nonfinite_skipped": data.n_nonfinite_skipped,
-        "resolution": int(data.voxels.shape[1]),
-        "mean_occupancy": float(data.voxels.mean()),
-        "mean_pairwise_iou_first64": mean_pairwise_iou(data.voxels) if len(data.voxels) > 1 else None,
-    }, indent=2) + "\n")
+    (out / "data.json").write_text(
+        json.dumps(
+            {
+                "source": data.source,
+                "classes": list(data.classes),
+                "category": config.data.category,
+                "n_train": int(len(data.voxels)),
+                "n_held_out": int(len(held_out.voxels)) if held_out is not None else 0,
+                "n_empty_skipped": data.n_empty_skipped,
+                "n_nonfinite_skipped": data.n_nonfinite_skipped,
+                "resolution": int(data.voxels.shape[1]),
+                "mean_occupancy": float(data.voxels.mean()),
+                "mean_pairwise_iou_first64": mean_pairwise_iou(data.voxels) if len(data.voxels) > 1 else None,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     agree = any_worker(strategy) if worker_role(strategy).n_workers > 1 else None  # timed saves: all or none
 
     def callbacks():  # new ones for each fit (their summary writers close at the end of a fit)
-        checkpoint = StepCheckpoint(run.manager, run.epoch, run.step, steps, guarded_variables(run.gan),
-                                    every_steps=t.checkpoint_every_steps, every_minutes=t.checkpoint_every_minutes,
-                                    agree=agree, discard_saves=scratch is not None)
+        checkpoint = StepCheckpoint(
+            run.manager,
+            run.epoch,
+            run.step,
+            steps,
+            guarded_variables(run.gan),
+            every_steps=t.checkpoint_every_steps,
+            every_minutes=t.checkpoint_every_minutes,
+            agree=agree,
+            discard_saves=scratch is not None,
+        )
         if scratch is not None:  # a non-chief worker saves (saves are collective), the chief alone writes the rest
             return [checkpoint] + list(callbacks_extra or [])
         made = [
             checkpoint,
             keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
-            SampleGrid(fixed_z(config), run_dir / "samples", run_dir / "logs" / "samples", every=t.sample_every_epochs,
-                       meshes=t.mesh_samples),
+            SampleGrid(
+                fixed_z(config),
+                run_dir / "samples",
+                run_dir / "logs" / "samples",
+                every=t.sample_every_epochs,
+                meshes=t.mesh_samples,
+            ),
         ]
         if t.log_every_steps:
             made.append(StepScalars(run_dir / "logs" / "steps", run.step, t.log_every_steps))  # after the step count
         if t.monitor_every_epochs and held_out is not None:
-            z = sample_z(tf.random.Generator.from_seed(config.seed + 2), t.monitor_samples, config.model.z_dim,
-                         config.model.z_distribution).numpy()
-            made.append(GenerationMonitor(held_out.voxels, z, run_dir / "logs" / "generation",
-                                          every=t.monitor_every_epochs, stop_at_gate=t.stop_at_gate))
+            z = sample_z(
+                tf.random.Generator.from_seed(config.seed + 2),
+                t.monitor_samples,
+                config.model.z_dim,
+                config.model.z_distribution,
+            ).numpy()
+            made.append(
+                GenerationMonitor(
+                    held_out.voxels,
+                    z,
+                    run_dir / "logs" / "generation",
+                    every=t.monitor_every_epochs,
+                    stop_at_gate=t.stop_at_gate,
+                )
+            )
         return made + list(callbacks_extra or [])
 
     # a run saved mid-epoch first finishes that epoch (its remaining batches, in the same order), then goes on
@@ -331,10 +418,15 @@ def _train(config: Config, run_dir, resume: bool, strategy, data: VoxelSet | Non
         print(plan_line(t.epochs, steps, t.batch_size, len(data.voxels), done), flush=True)
         progress = [keras.callbacks.ProgbarLogger(), RunProgress(t.epochs, steps, done, every_epoch=verbose == 2)]
     for first_epoch, skip, n_steps in fits:
-        run.gan.fit(batches(config, data.voxels, first_epoch, skip, run.gan.generator),
-                    epochs=first_epoch + 1 if skip else t.epochs,
-                    initial_epoch=first_epoch, steps_per_epoch=n_steps, callbacks=callbacks() + progress,
-                    verbose=verbose, shuffle=False)
+        run.gan.fit(
+            batches(config, data.voxels, first_epoch, skip, run.gan.generator),
+            epochs=first_epoch + 1 if skip else t.epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=n_steps,
+            callbacks=callbacks() + progress,
+            verbose=verbose,
+            shuffle=False,
+        )
     bad = first_non_finite(guarded_variables(run.gan))  # the same check as before every checkpoint
     if bad is not None:
         raise NonFiniteError(f"{run_dir}: variable {bad} is not finite; no .keras file written")

@@ -83,29 +83,35 @@ def parse_tf_config(text: str | None) -> WorkerRole:
             process's task among them; the message names the problem.
     """
     if not text or not text.strip():
-        raise ValueError(f"--strategy multiworker needs the TF_CONFIG environment variable (the cluster and this "
-                         f"process's task in it), which is not set; e.g. TF_CONFIG='{EXAMPLE}'")
+        raise ValueError(
+            f"--strategy multiworker needs the TF_CONFIG environment variable (the cluster and this "
+            f"process's task in it), which is not set; e.g. TF_CONFIG='{EXAMPLE}'"
+        )
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"TF_CONFIG is not valid JSON ({e.msg} at character {e.pos}): {text!r}") from e
     if not (isinstance(spec, dict) and isinstance(spec.get("cluster"), dict) and isinstance(spec.get("task"), dict)):
-        raise ValueError(f"TF_CONFIG must be a JSON object with a \"cluster\" object and a \"task\" object, "
-                         f"e.g. {EXAMPLE}; got {text!r}")
+        raise ValueError(
+            f'TF_CONFIG must be a JSON object with a "cluster" object and a "task" object, e.g. {EXAMPLE}; got {text!r}'
+        )
     cluster, task = spec["cluster"], spec["task"]
     for job, addresses in cluster.items():
         if job not in JOBS:
-            raise ValueError(f"TF_CONFIG: cluster job {job!r} is not supported by multi-worker training; "
-                             f"use {' and '.join(repr(j) for j in JOBS)}")
+            raise ValueError(
+                f"TF_CONFIG: cluster job {job!r} is not supported by multi-worker training; "
+                f"use {' and '.join(repr(j) for j in JOBS)}"
+            )
         if not isinstance(addresses, list) or not addresses:
-            raise ValueError(f"TF_CONFIG: cluster[{job!r}] must be a non-empty list of \"host:port\" addresses, "
-                             f"got {addresses!r}")
+            raise ValueError(
+                f'TF_CONFIG: cluster[{job!r}] must be a non-empty list of "host:port" addresses, got {addresses!r}'
+            )
         for address in addresses:
             host, sep, port = address.rpartition(":") if isinstance(address, str) else ("", "", "")
             if not (host and sep and port.isdigit() and 0 < int(port) < 65536):
-                raise ValueError(f"TF_CONFIG: cluster[{job!r}] holds {address!r}, not a \"host:port\" address")
+                raise ValueError(f'TF_CONFIG: cluster[{job!r}] holds {address!r}, not a "host:port" address')
     if "worker" not in cluster:
-        raise ValueError(f"TF_CONFIG: the cluster has no \"worker\" job: {text!r}")
+        raise ValueError(f'TF_CONFIG: the cluster has no "worker" job: {text!r}')
     if len(cluster.get("chief", ())) > 1:
         raise ValueError(f"TF_CONFIG: a cluster has at most one chief, got {cluster['chief']!r}")
     everyone = [a for job in JOBS for a in cluster.get(job, ())]
@@ -115,8 +121,10 @@ def parse_tf_config(text: str | None) -> WorkerRole:
     if task_type not in cluster:
         raise ValueError(f"TF_CONFIG: task type {task_type!r} is not a job of the cluster ({sorted(cluster)})")
     if isinstance(task_id, bool) or not isinstance(task_id, int) or not 0 <= task_id < len(cluster[task_type]):
-        raise ValueError(f"TF_CONFIG: task index {task_id!r} is not an index of cluster[{task_type!r}] "
-                         f"(0 to {len(cluster[task_type]) - 1})")
+        raise ValueError(
+            f"TF_CONFIG: task index {task_id!r} is not an index of cluster[{task_type!r}] "
+            f"(0 to {len(cluster[task_type]) - 1})"
+        )
     return WorkerRole(task_type, task_id, {job: list(addresses) for job, addresses in cluster.items()})
 
 
@@ -138,8 +146,10 @@ def make_multiworker_strategy(tf_config: str | None) -> tf.distribute.MultiWorke
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
     except RuntimeError as e:
-        raise RuntimeError(f"--strategy multiworker: the MultiWorkerMirroredStrategy must be created before "
-                           f"TensorFlow runs any op in this process ({e})") from e
+        raise RuntimeError(
+            f"--strategy multiworker: the MultiWorkerMirroredStrategy must be created before "
+            f"TensorFlow runs any op in this process ({e})"
+        ) from e
 
 
 def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
@@ -161,8 +171,10 @@ def check_algorithm(algorithm: str, role: WorkerRole) -> None:
         ValueError: a 3D-VAE-GAN on more than one worker.
     """
     if role.n_workers > 1 and algorithm == "vaegan":
-        raise ValueError("multi-worker training supports 3D-GAN runs only, not the 3D-VAE-GAN (Keras 3's fit cannot "
-                         "reduce its (image, voxels) batches under a MultiWorkerMirroredStrategy)")
+        raise ValueError(
+            "multi-worker training supports 3D-GAN runs only, not the 3D-VAE-GAN (Keras 3's fit cannot "
+            "reduce its (image, voxels) batches under a MultiWorkerMirroredStrategy)"
+        )
 
 
 def any_worker(strategy: tf.distribute.Strategy) -> Callable[[bool], bool]:

@@ -40,10 +40,15 @@ def plan_line(epochs: int, steps_per_epoch: int, batch_size: int, n_train: int, 
         done: steps already done (a resumed run).
     """
     total = epochs * steps_per_epoch
-    start = (f"resuming at step {done:,} (epoch {done // steps_per_epoch}): {max(total - done, 0):,} steps left"
-             if done else "the time estimate follows the first epoch")
-    return (f"plan: {epochs} epochs x {steps_per_epoch} steps (batch {batch_size} of {n_train:,} training shapes) "
-            f"= {total:,} steps; {start}")
+    start = (
+        f"resuming at step {done:,} (epoch {done // steps_per_epoch}): {max(total - done, 0):,} steps left"
+        if done
+        else "the time estimate follows the first epoch"
+    )
+    return (
+        f"plan: {epochs} epochs x {steps_per_epoch} steps (batch {batch_size} of {n_train:,} training shapes) "
+        f"= {total:,} steps; {start}"
+    )
 
 
 class RunProgress(keras.callbacks.Callback):
@@ -76,16 +81,22 @@ class RunProgress(keras.callbacks.Callback):
         if self.first is None:
             self.first = (now, step)
             pace = (now - self.t0) / max(step - self.start_step, 1)
-            print(f"run: the first epoch took {format_duration(now - self.t0)} ({pace:.2f} s/step, with start-up); "
-                  f"the {self.total:,} steps take about {format_duration(pace * self.total)} in all, "
-                  f"{format_duration(pace * left)} from now{self._at(pace * left)}", flush=True)
+            print(
+                f"run: the first epoch took {format_duration(now - self.t0)} ({pace:.2f} s/step, with start-up); "
+                f"the {self.total:,} steps take about {format_duration(pace * self.total)} in all, "
+                f"{format_duration(pace * left)} from now{self._at(pace * left)}",
+                flush=True,
+            )
             return
         if not self.every_epoch:
             return
         t, s = self.first
         pace = (now - t) / max(step - s, 1)
-        print(f"run: epoch {epoch + 1} of {self.total // self.steps}, step {step:,} of {self.total:,}, "
-              f"{pace:.2f} s/step, ETA {format_duration(pace * left)}{self._at(pace * left)}", flush=True)
+        print(
+            f"run: epoch {epoch + 1} of {self.total // self.steps}, step {step:,} of {self.total:,}, "
+            f"{pace:.2f} s/step, ETA {format_duration(pace * left)}{self._at(pace * left)}",
+            flush=True,
+        )
 
     @staticmethod
     def _at(seconds: float) -> str:

@@ -83,10 +83,15 @@ class RunDir:
         if latest is None:
             raise FileNotFoundError(f"{self.path}: no checkpoint in {self.checkpoints}")
         stored = dict(tf.train.list_variables(latest))
-        keys = {"epochs": "epoch/.ATTRIBUTES/VARIABLE_VALUE", "steps": "steps_done/.ATTRIBUTES/VARIABLE_VALUE",
-                "g_steps": "g_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"}
-        return {"checkpoint": Path(latest).name,
-                **{name: int(tf.train.load_variable(latest, key)) for name, key in keys.items() if key in stored}}
+        keys = {
+            "epochs": "epoch/.ATTRIBUTES/VARIABLE_VALUE",
+            "steps": "steps_done/.ATTRIBUTES/VARIABLE_VALUE",
+            "g_steps": "g_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE",
+        }
+        return {
+            "checkpoint": Path(latest).name,
+            **{name: int(tf.train.load_variable(latest, key)) for name, key in keys.items() if key in stored},
+        }
 
     def load(self, part: str, checkpoint: str | None = None):
         """One trained network of the run: "generator" (the moving average of G when the run keeps one),
@@ -104,15 +109,18 @@ class RunDir:
         if part not in PARTS:
             raise ValueError(f"part must be one of {PARTS}, got {part!r}")
         if part == "encoder" and self.config().algorithm != "vaegan":
-            raise ValueError(f"{self.path} is a {self.config().algorithm!r} run; it has no encoder: "
-                             f"reconstruction needs a 3D-VAE-GAN run (algorithm 'vaegan')")
+            raise ValueError(
+                f"{self.path} is a {self.config().algorithm!r} run; it has no encoder: "
+                f"reconstruction needs a 3D-VAE-GAN run (algorithm 'vaegan')"
+            )
         saved = self.keras_file(part)
         latest = checkpoint or self.latest_checkpoint()
         if saved.is_file() and (checkpoint is None and (latest is None or self._not_older(saved, latest))):
             return keras.saving.load_model(saved)
         if latest is None:
-            raise FileNotFoundError(f"{self.path}: neither {saved.name} nor a checkpoint in {self.checkpoints} "
-                                    f"(and config.json)")
+            raise FileNotFoundError(
+                f"{self.path}: neither {saved.name} nor a checkpoint in {self.checkpoints} (and config.json)"
+            )
         config = self.config()
         if part == "generator":
             ema = config.algorithm == "gan" and config.train.ema_decay > 0  # a VAE-GAN keeps no moving average
@@ -143,8 +151,10 @@ def model_parts(path) -> list[str]:
         return list(PARTS) if vaegan else ["generator", "discriminator"]
     parts = [part for part in PARTS if (path / f"{part}.keras").is_file()]
     if not parts:
-        raise FileNotFoundError(f"{path}: neither a run directory (config.json) nor a model folder with "
-                                f"{', '.join(p + '.keras' for p in PARTS)}")
+        raise FileNotFoundError(
+            f"{path}: neither a run directory (config.json) nor a model folder with "
+            f"{', '.join(p + '.keras' for p in PARTS)}"
+        )
     return parts
 
 
@@ -187,13 +197,15 @@ def trained_config(path, field: str = "vaegan.gan_run") -> Config:
         return Config.from_json(path / "config.json")
     meta = path / "metadata.json"
     if not meta.is_file() or not (path / "generator.keras").is_file():
-        raise FileNotFoundError(f"{field} = {path}: neither a run directory (config.json) nor a model folder with "
-                                f"generator.keras and metadata.json")
+        raise FileNotFoundError(
+            f"{field} = {path}: neither a run directory (config.json) nor a model folder with "
+            f"generator.keras and metadata.json"
+        )
     import json
 
     config = json.loads(meta.read_text()).get("config")
     if not isinstance(config, dict):
-        raise ValueError(f"{field} = {path}: {meta} holds no \"config\" of the model")
+        raise ValueError(f'{field} = {path}: {meta} holds no "config" of the model')
     return Config.from_dict(config)
 
 

@@ -29,8 +29,13 @@ def mesh_summary(name: str, grid: np.ndarray, step: int, threshold: float = 0.5)
         return False
     v = np.asarray(mesh.vertices, np.float32) - grid.shape[0] / 2
     vertices = np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)
-    mesh_v2.mesh(name, vertices=vertices[None], faces=np.asarray(mesh.faces, np.int32)[None], step=step,
-                 description=f"G(z) at occupancy {threshold} (marching cubes), {len(mesh.faces)} triangles")
+    mesh_v2.mesh(
+        name,
+        vertices=vertices[None],
+        faces=np.asarray(mesh.faces, np.int32)[None],
+        step=step,
+        description=f"G(z) at occupancy {threshold} (marching cubes), {len(mesh.faces)} triangles",
+    )
     return True
 
 

@@ -62,7 +62,13 @@ def split_validation(data: VoxelSet, fraction: float, seed: int) -> tuple[VoxelS
 
     def part(idx, tag):
         train = tag == "train"  # the skip counts stay with the training part
-        return VoxelSet(data.voxels[idx], data.labels[idx], data.classes, data.n_empty_skipped if train else 0,
-                        f"{data.source} ({tag} part, seed {seed})", data.n_nonfinite_skipped if train else 0)
+        return VoxelSet(
+            data.voxels[idx],
+            data.labels[idx],
+            data.classes,
+            data.n_empty_skipped if train else 0,
+            f"{data.source} ({tag} part, seed {seed})",
+            data.n_nonfinite_skipped if train else 0,
+        )
 
     return part(train, "train"), part(val, "held-out")

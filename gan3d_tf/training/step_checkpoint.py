@@ -62,9 +62,18 @@ class StepCheckpoint(keras.callbacks.Callback):
             non-chief worker's scratch checkpoints).
     """
 
-    def __init__(self, manager: tf.train.CheckpointManager, epoch: tf.Variable, step: tf.Variable,
-                 steps_per_epoch: int, guarded, every_steps: int = 0, every_minutes: float = 0.0,
-                 agree=None, discard_saves: bool = False):
+    def __init__(
+        self,
+        manager: tf.train.CheckpointManager,
+        epoch: tf.Variable,
+        step: tf.Variable,
+        steps_per_epoch: int,
+        guarded,
+        every_steps: int = 0,
+        every_minutes: float = 0.0,
+        agree=None,
+        discard_saves: bool = False,
+    ):
         super().__init__()
         self.manager, self.epoch, self.step = manager, epoch, step
         self.steps_per_epoch = int(steps_per_epoch)
@@ -83,8 +92,10 @@ class StepCheckpoint(keras.callbacks.Callback):
         step = int(self.step.assign_add(1).numpy())
         for name, value in (logs or {}).items():
             if not math.isfinite(float(value)):
-                raise NonFiniteError(f"{self.where(step)}: {name} = {value}; training stopped, nothing from this "
-                                     f"step on was saved; the last good checkpoint is {self.manager.latest_checkpoint}")
+                raise NonFiniteError(
+                    f"{self.where(step)}: {name} = {value}; training stopped, nothing from this "
+                    f"step on was saved; the last good checkpoint is {self.manager.latest_checkpoint}"
+                )
         if step % self.steps_per_epoch == 0:
             return  # the epoch's last step: `on_epoch_end` saves it, with the epoch counted
         timed = bool(self.every_seconds) and time.monotonic() - self._last_save >= self.every_seconds
@@ -100,8 +111,10 @@ class StepCheckpoint(keras.callbacks.Callback):
     def save(self, step: int) -> None:
         bad = first_non_finite(self.guarded)
         if bad is not None:
-            raise NonFiniteError(f"{self.where(step)}: variable {bad} is not finite; training stopped, nothing from "
-                                 f"this step on was saved; the last good checkpoint is {self.manager.latest_checkpoint}")
+            raise NonFiniteError(
+                f"{self.where(step)}: variable {bad} is not finite; training stopped, nothing from "
+                f"this step on was saved; the last good checkpoint is {self.manager.latest_checkpoint}"
+            )
         self.manager.save(checkpoint_number=step)
         if self.discard_saves:
             shutil.rmtree(self.manager.directory)

@@ -160,7 +160,7 @@ def render_voxels(
     zpad = np.pad(zbuf, 1, constant_values=np.inf)
     edge = np.zeros((size, size), dtype=bool)
     for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        edge |= zpad[dy:dy + size, dx:dx + size] > zbuf + 1.5
+        edge |= zpad[dy : dy + size, dx : dx + size] > zbuf + 1.5
     shade *= np.where(edge.ravel()[pix], _OUTLINE, 1.0)
 
     rgb = np.clip(shade[:, None] * np.asarray(color, dtype=float)[None, :], 0.0, 1.0)
@@ -197,11 +197,11 @@ def render_grid(batch: np.ndarray, threshold: float = 0.5, size: int = 128, ncol
     mosaic = np.full((rows * size, ncols * size, 3), _BACKGROUND, dtype=np.uint8)
     for i, grid in enumerate(batch):
         r, c = divmod(i, ncols)
-        mosaic[r * size:(r + 1) * size, c * size:(c + 1) * size] = render_voxels(grid, threshold, size)
+        mosaic[r * size : (r + 1) * size, c * size : (c + 1) * size] = render_voxels(grid, threshold, size)
     for c in range(1, ncols):
-        mosaic[:, c * size - 1:c * size + 1] = _SEPARATOR
+        mosaic[:, c * size - 1 : c * size + 1] = _SEPARATOR
     for r in range(1, rows):
-        mosaic[r * size - 1:r * size + 1, :] = _SEPARATOR
+        mosaic[r * size - 1 : r * size + 1, :] = _SEPARATOR
     return mosaic
 
 

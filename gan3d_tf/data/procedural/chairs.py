@@ -25,6 +25,7 @@ def _chair_back(p: _Parts, rng, x0, x1, y1, z0, height, post, tilt, kind) -> Non
         tilt: backwards lean dy/dz.
         kind: "solid", "vslats", "hslats" or "panel_gap".
     """
+
     def piece(xa, xb, za, zb, thick=post):
         off = tilt * (za - z0)
         p.box(xa, xb, y1 - thick + off, y1 + off, za, zb, sy=tilt)
@@ -42,7 +43,7 @@ def _chair_back(p: _Parts, rng, x0, x1, y1, z0, height, post, tilt, kind) -> Non
     elif kind == "vslats":
         piece(x0, x1, top - rail, top)
         n = int(rng.integers(1, 5))
-        inner = (x1 - x0 - 2 * post)
+        inner = x1 - x0 - 2 * post
         w = min(rng.uniform(0.025, 0.06), inner / (2 * n + 1))
         for i in range(n):
             c = x0 + post + inner * (i + 1) / (n + 1)

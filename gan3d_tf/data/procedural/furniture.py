@@ -98,8 +98,7 @@ def _table(p: _Parts, rng) -> None:
     for k in range(n):
         a = a0 + 2 * math.pi * k / n
         ca, sa = math.cos(a), math.sin(a)
-        p.leg((rl + splay) * ca, (rl + splay) * sa, size, 0, H - t,
-              sx=-splay * ca / (H - t), sy=-splay * sa / (H - t))
+        p.leg((rl + splay) * ca, (rl + splay) * sa, size, 0, H - t, sx=-splay * ca / (H - t), sy=-splay * sa / (H - t))
 
 
 def _desk(p: _Parts, rng) -> None:

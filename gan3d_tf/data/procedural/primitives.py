@@ -151,7 +151,7 @@ def _rasterize(parts: _Parts, res: int) -> np.ndarray:
                 i0 = math.floor((0.5 * (x0 + x1) + sx * dz) * res - 0.5 * nx + 0.5)
                 j0 = math.floor((0.5 * (y0 + y1) + sy * dz) * res - 0.5 * ny + 0.5)
                 i0, j0 = min(max(i0, 0), res - nx), min(max(j0, 0), res - ny)
-                grid[i0:i0 + nx, j0:j0 + ny, k] = True
+                grid[i0 : i0 + nx, j0 : j0 + ny, k] = True
             continue
         if kind == "cyl":
             _, cx, cy, r, z0, z1 = it
