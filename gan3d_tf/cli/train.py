@@ -229,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
             else:
                 kind = {"choices": meta["choices"]} if meta["choices"] else {"type": type(f.default)}
                 kind["metavar"] = meta["metavar"]
-            add(groups[meta["group"]], meta["flag"], meta["help"], **kind)
+            add(
+                groups[meta["group"]], meta["flag"], meta["help"].replace("%", "%%"), **kind
+            )  # argparse formats help with %
     return p
 
 

@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from gan3d_tf.config import Z_DISTRIBUTIONS, GANRecipe
-from gan3d_tf.models.losses import gan_losses, gradient_penalty
+from gan3d_tf.models.losses import gan_losses, gradient_penalty, occupancy_floor
 
 
 def sample_z(rng: tf.random.Generator, batch_size, z_dim: int, distribution: str) -> tf.Tensor:
@@ -177,6 +177,7 @@ class GAN3D(keras.Model):
         self.occupancy_tracker = keras.metrics.Mean(name="fake_occupancy")
         self.diversity_tracker = keras.metrics.Mean(name="fake_diversity")
         self.gp_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.floor_tracker = keras.metrics.Mean(name="occupancy_floor")
         self.built = True  # G and D are built functional models; call() maps z to voxels
 
     @property
@@ -194,7 +195,11 @@ class GAN3D(keras.Model):
             self.occupancy_tracker,
             self.diversity_tracker,
         ]
-        return trackers + [self.gp_tracker] * self.gan_recipe.uses_penalty
+        return (
+            trackers
+            + [self.gp_tracker] * self.gan_recipe.uses_penalty
+            + [self.floor_tracker] * bool(self.gan_recipe.min_voxels)
+        )
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         """Sets the two optimizers.
@@ -233,8 +238,17 @@ class GAN3D(keras.Model):
 
         # 1. D loss (and G's, from the same logits)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(self.draw_z(tf.shape(real)[0]), training=True)
+            z = self.draw_z(tf.shape(real)[0])
+            if self.gan_recipe.min_voxels:  # G's logits too (the same single forward pass), for the floor
+                g_logits = self.generator.logits(z, training=True)
+                fake = tf.sigmoid(g_logits)
+            else:
+                fake = self.generator(z, training=True)
             real_logits, fake_logits, d_loss, g_loss = self.score_and_losses(real, fake)
+            if self.gan_recipe.min_voxels:
+                floor = occupancy_floor(g_logits, self.gan_recipe.min_voxels)
+                self.floor_tracker.update_state(floor)
+                g_loss = g_loss + floor
             # optimizers sum gradients over replicas: scale each replica's mean
             d_scaled = self.d_optimizer.scale_loss(d_loss / replicas)
             g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)

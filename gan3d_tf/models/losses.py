@@ -64,3 +64,18 @@ def gradient_penalty(discriminator, real, fake, alpha) -> tf.Tensor:
     grads = input_gradients(discriminator, x_hat)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def occupancy_floor(logits, k: int) -> tf.Tensor:
+    """The mean of relu(-logit) over the k largest logits of each grid, over the batch.
+
+    Zero for a grid with at least k voxels of positive logit (filled at 0.5);
+    for a near-empty one it pulls its k most likely voxels up with a gradient
+    of 1/(batch k) each, however saturated their sigmoid is.
+
+    Args:
+        logits: [batch, R, R, R] occupancy logits.
+        k: voxels each grid should fill (>= 1).
+    """
+    flat = tf.reshape(tf.cast(logits, tf.float32), [tf.shape(logits)[0], -1])
+    return tf.reduce_mean(tf.nn.relu(-tf.math.top_k(flat, k=k).values))
