@@ -166,8 +166,8 @@ MIRRORED_RECIPES = textwrap.dedent(
     import numpy as np, tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from conftest import tiny_config
-        from gan3d_tf.training import build_gan
+    from conftest import real_batch, tiny_config
+    from gan3d_tf.training import build_gan
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     cases = [
         {{"train.loss": "wgan-gp", "model.d_norm": "layer", "train.d_acc_threshold": 1.0, "train.n_critic": 2,
