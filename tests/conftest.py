@@ -22,13 +22,7 @@ HOW_TO_GET = (
     "e.g. python -m gan3d_tf.datasets modelnet10"
 )
 # flags of a 16^3 model with two narrow stages, for CLI tests that train (`train.py ... *TINY_MODEL_FLAGS`)
-TINY_MODEL_FLAGS = (
-    "--preset",
-    "smoke",
-    "--batch-size",
-    "8",
-    "--d-lr",
-    "1e-3",
+TINY_ARCH_FLAGS = (
     "--set",
     "model.resolution=16",
     "--set",
@@ -38,6 +32,7 @@ TINY_MODEL_FLAGS = (
     "--set",
     "model.d_widths=[8,16]",
 )
+TINY_MODEL_FLAGS = ("--preset", "smoke", "--batch-size", "8", "--d-lr", "1e-3", *TINY_ARCH_FLAGS)
 
 
 def missing_shared_data() -> list[str]:
@@ -146,11 +141,24 @@ def largest_component_share(samples, threshold: float = 0.5) -> float:
     """Mean over the non-empty grids of the share of their filled voxels that lies in their largest face-connected
     (6-connected) component: near 1 for solid shapes, low for scattered voxels (NaN when all are empty)."""
     import numpy as np
-    from scipy import ndimage
 
-    shares = []
-    for grid in np.asarray(samples) > threshold:
-        labels, n = ndimage.label(grid)  # the default structure: face neighbours
-        if n:
-            shares.append(np.bincount(labels.ravel())[1:].max() / grid.sum())
-    return float(np.mean(shares)) if shares else float("nan")
+    from gan3d_tf.metrics.quality import largest_component_fraction
+
+    shares = largest_component_fraction(samples, threshold, connectivity=6)
+    return float(np.nanmean(shares)) if not np.isnan(shares).all() else float("nan")
+
+
+def generator_holder(generator):
+    """A Keras model whose training does nothing and that holds `generator`, for callbacks that read
+    `model.generator` (the generation monitor)."""
+    import keras
+
+    class Holder(keras.Model):
+        def __init__(self, generator):
+            super().__init__()
+            self.generator = generator
+
+        def train_step(self, data):
+            return {"loss": keras.ops.zeros(())}
+
+    return Holder(generator)

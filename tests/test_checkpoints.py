@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import TESTS, subprocess_env, tiny_config
+from conftest import TESTS, TINY_ARCH_FLAGS, subprocess_env, tiny_config
 from gan3d_tf import training
 from gan3d_tf.training import RunDir
 
@@ -33,14 +33,7 @@ TINY_FLAGS = [
     "--checkpoint-every-steps",
     "1",
     "--quiet",
-    "--set",
-    "model.resolution=16",
-    "--set",
-    "model.z_dim=16",
-    "--set",
-    "model.g_widths=[16,8]",
-    "--set",
-    "model.d_widths=[8,16]",
+    *TINY_ARCH_FLAGS,
     "--set",
     "train.ema_decay=0.9",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
+from conftest import generator_holder, tiny_config
 from gan3d_tf.training.generation_monitor import GenerationMonitor
 
 
@@ -38,17 +38,6 @@ def test_monitor_in_a_gan_fit(tmp_path):
     assert 0 <= tags["generation/one_nna"][1] <= 1 and "d_loss" in history
 
 
-class Holder(keras.Model):
-    """A model whose training does nothing, holding a generator for the monitor."""
-
-    def __init__(self, generator):
-        super().__init__()
-        self.generator = generator
-
-    def train_step(self, data):
-        return {"loss": tf.constant(0.0)}
-
-
 def dense_generator(r=16, z_dim=4, kernel="zeros", bias=0.0):
     """z -> sigmoid(z W + b) as an r^3 grid; a zero kernel ignores z."""
     z = keras.Input((z_dim,))
@@ -62,7 +51,7 @@ def run(generator, tmp_path, epochs=2, every=1):
     lines = []
     z = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
     monitor = GenerationMonitor(reference(), z, tmp_path / "logs", every=every, print_fn=lines.append)
-    model = Holder(generator)
+    model = generator_holder(generator)
     model.compile()
     history = model.fit(np.zeros((4, 1), np.float32), batch_size=2, epochs=epochs, verbose=0, callbacks=[monitor])
     return lines, history.history

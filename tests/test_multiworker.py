@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TESTS, subprocess_env
+from conftest import TESTS, TINY_ARCH_FLAGS, subprocess_env
 from gan3d_tf import training
 from gan3d_tf.cli import train as train_cli
 from gan3d_tf.training import RunDir, parse_tf_config
@@ -37,14 +37,7 @@ FLAGS = [
     "1",
     "--d-acc-threshold",
     str(THRESHOLD),
-    "--set",
-    "model.resolution=16",
-    "--set",
-    "model.z_dim=16",
-    "--set",
-    "model.g_widths=[16,8]",
-    "--set",
-    "model.d_widths=[8,16]",
+    *TINY_ARCH_FLAGS,
 ]
 STEPS_PER_EPOCH = 2
 RUN_FILES = {

@@ -8,7 +8,7 @@ import pytest
 from scipy import ndimage
 
 import evaluate
-from conftest import tiny_config
+from conftest import generator_holder, tiny_config
 from gan3d_tf import training
 from gan3d_tf.bench import time_to_gate
 from gan3d_tf.evaluation.sampling import draw_z
@@ -121,21 +121,10 @@ def lookup_generator(shapes):
     return keras.Model(z, keras.layers.Reshape((r, r, r))(x))
 
 
-class Holder(keras.Model):
-    """A model whose training does nothing, holding a generator for the monitor."""
-
-    def __init__(self, generator):
-        super().__init__()
-        self.generator = generator
-
-    def train_step(self, data):
-        return {"loss": keras.ops.zeros(())}
-
-
 def monitor_fit(generator, reference, z, tmp_path, stop_at_gate):
     lines = []
     monitor = GenerationMonitor(reference, z, tmp_path / "logs", print_fn=lines.append, stop_at_gate=stop_at_gate)
-    model = Holder(generator)
+    model = generator_holder(generator)
     model.compile()
     history = model.fit(np.zeros((4, 1), np.float32), batch_size=2, epochs=3, verbose=0, callbacks=[monitor])
     return history.history, lines

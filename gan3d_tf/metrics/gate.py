@@ -23,27 +23,44 @@ ZOO_MAX_BROKEN = 0.05
 """Largest share of near-empty or fragmented samples a shipped class generator may draw."""
 
 
-def gate_failures(report: dict) -> list[str]:
-    """The gate conditions a `generation_report` misses, as short readable strings (empty: it passes).
+def failed_conditions(report: dict) -> list[str]:
+    """The keys of `GATE` whose condition a `generation_report` misses, in `GATE`'s order (empty: it passes).
 
     Args:
         report: a dict with "iou" {"cov", "mmd", "one_nna"}, "mean_pairwise_iou", "n_empty" and, optionally,
             "reference_mean_pairwise_iou" (the reference shapes' own; raises the pairwise bound for classes
             whose real shapes are more alike than 0.3, such as sofas).
     """
-    iou, failures = report["iou"], []
-    if not iou["cov"] >= GATE["cov"]:
-        failures.append(f"COV {iou['cov']:.3f} < {GATE['cov']}")
-    if not iou["mmd"] <= GATE["mmd"]:
-        failures.append(f"MMD {iou['mmd']:.3f} > {GATE['mmd']}")
-    if not iou["one_nna"] <= GATE["one_nna"]:
-        failures.append(f"1-NNA {iou['one_nna']:.3f} > {GATE['one_nna']}")
-    pairwise, bound = report["mean_pairwise_iou"], pairwise_bound(report.get("reference_mean_pairwise_iou"))
-    if pairwise is None or not pairwise <= bound:
-        failures.append(f"pairwise IoU {'n/a' if pairwise is None else format(pairwise, '.3f')} > {bound:.3g}")
-    if report["n_empty"] > GATE["n_empty"]:
-        failures.append(f"{report['n_empty']} empty > {GATE['n_empty']}")
-    return failures
+    iou, pairwise = report["iou"], report["mean_pairwise_iou"]
+    passed = {
+        "cov": iou["cov"] >= GATE["cov"],
+        "mmd": iou["mmd"] <= GATE["mmd"],
+        "one_nna": iou["one_nna"] <= GATE["one_nna"],
+        "mean_pairwise_iou": pairwise is not None
+        and pairwise <= pairwise_bound(report.get("reference_mean_pairwise_iou")),
+        "n_empty": report["n_empty"] <= GATE["n_empty"],
+    }
+    return [key for key in GATE if not passed[key]]
+
+
+def gate_failures(report: dict) -> list[str]:
+    """The gate conditions a `generation_report` misses, as short readable strings (empty: it passes).
+
+    Args:
+        report: as for `failed_conditions`.
+    """
+    iou, pairwise = report["iou"], report["mean_pairwise_iou"]
+    text = {
+        "cov": lambda: f"COV {iou['cov']:.3f} < {GATE['cov']}",
+        "mmd": lambda: f"MMD {iou['mmd']:.3f} > {GATE['mmd']}",
+        "one_nna": lambda: f"1-NNA {iou['one_nna']:.3f} > {GATE['one_nna']}",
+        "mean_pairwise_iou": lambda: (
+            f"pairwise IoU {'n/a' if pairwise is None else format(pairwise, '.3f')} > "
+            f"{pairwise_bound(report.get('reference_mean_pairwise_iou')):.3g}"
+        ),
+        "n_empty": lambda: f"{report['n_empty']} empty > {GATE['n_empty']}",
+    }
+    return [text[key]() for key in failed_conditions(report)]
 
 
 def pairwise_bound(reference_pairwise: float | None) -> float:

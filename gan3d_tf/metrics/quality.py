@@ -34,24 +34,33 @@ def filled_voxels(samples, threshold: float = 0.5) -> np.ndarray:
     return (samples > threshold).reshape(len(samples), -1).sum(axis=1)
 
 
-def largest_component_mask(grid: np.ndarray) -> np.ndarray:
-    """bool [R, R, R]: the largest 26-connected component of one boolean grid (all False when it is empty;
-    ties: the component met first in C order)."""
-    labels, n = ndimage.label(grid, structure=CONNECTIVITY_26)
+def largest_component_mask(grid: np.ndarray, connectivity: int = 26) -> np.ndarray:
+    """bool [R, R, R]: the largest component of one boolean grid (all False when it is empty;
+    ties: the component met first in C order).
+
+    Args:
+        grid: bool [R, R, R].
+        connectivity: 26 (faces, edges and corners touch) or 6 (faces only).
+    """
+    if connectivity not in (6, 26):
+        raise ValueError(f"connectivity must be 6 or 26, got {connectivity}")
+    structure = CONNECTIVITY_26 if connectivity == 26 else ndimage.generate_binary_structure(3, 1)
+    labels, n = ndimage.label(grid, structure=structure)
     if n == 0:
         return np.zeros(grid.shape, bool)
     sizes = np.bincount(labels.ravel())[1:]
     return labels == 1 + int(np.argmax(sizes))
 
 
-def largest_component_fraction(samples, threshold: float = 0.5) -> np.ndarray:
-    """float64 [n]: the share of each grid's filled voxels in its largest 26-connected component (NaN when empty)."""
+def largest_component_fraction(samples, threshold: float = 0.5, connectivity: int = 26) -> np.ndarray:
+    """float64 [n]: the share of each grid's filled voxels in its largest component (26- or 6-connected;
+    NaN when empty)."""
     samples = as_grids(samples, "samples")
     out = np.full(len(samples), np.nan)
     for k, grid in enumerate(samples > threshold):
         total = grid.sum()
         if total:
-            out[k] = largest_component_mask(grid).sum() / total
+            out[k] = largest_component_mask(grid, connectivity).sum() / total
     return out
 
 
